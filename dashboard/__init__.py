@@ -1,0 +1,1 @@
+"""Operations dashboard for the enrollment back end of a health insurance marketplace."""

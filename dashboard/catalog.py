@@ -1,0 +1,79 @@
+"""Loads the named SQL queries of `queries/`, one per file, each with a checked header."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
+
+_NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$")
+_PARAMS = re.compile(r"^--\s*params:\s*(.*)$")
+_DECLARED = re.compile(r"\$([a-z_][a-z0-9_]*)\s+([a-z][a-z0-9_\[\]]*)")
+_USED = re.compile(r"\$([a-z_][a-z0-9_]*)")
+
+
+class CatalogError(Exception):
+    """A query file does not follow the catalogue's rules; names the file and the rule."""
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    description: str
+    params: tuple[str, ...]
+    sql: str
+    path: Path
+
+
+def _strip_literals_and_comments(sql: str) -> str:
+    sql = re.sub(r"'(?:[^']|'')*'", "''", sql)
+    return re.sub(r"--[^\n]*", "", sql)
+
+
+def parse_query(path: Path) -> NamedQuery:
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    if not lines or not _NAME.match(lines[0]):
+        raise CatalogError(f"{path}: the first line must be '-- name: <query_name>'")
+    name = _NAME.match(lines[0]).group(1)
+    # preparation files carry an order prefix; metric queries are found by their file name
+    if path.parent.name != "prepare" and name != path.stem:
+        raise CatalogError(f"{path}: the query is named {name!r}; the file must be named {name}.sql")
+    description: list[str] = []
+    params_line = None
+    body_start = None
+    for i, line in enumerate(lines[1:], start=1):
+        match = _PARAMS.match(line)
+        if match:
+            params_line = match.group(1).strip()
+            body_start = i + 1
+            break
+        if not line.startswith("--"):
+            break
+        description.append(line.lstrip("-").strip())
+    if params_line is None:
+        raise CatalogError(f"{path}: the header needs a '-- params: ...' line (or '-- params: none')")
+    if not description:
+        raise CatalogError(f"{path}: the header needs a line saying what the query returns")
+    declared = () if params_line == "none" else tuple(m.group(1) for m in _DECLARED.finditer(params_line))
+    sql = "\n".join(lines[body_start:]).strip().rstrip(";")
+    used = set(_USED.findall(_strip_literals_and_comments(sql)))
+    if used != set(declared):
+        raise CatalogError(
+            f"{path}: declared parameters {sorted(declared)} do not match the ones used {sorted(used)}")
+    if not sql:
+        raise CatalogError(f"{path}: the query body is empty")
+    return NamedQuery(name, " ".join(description), declared, sql, path)
+
+
+def load_catalog(directory: Path = QUERIES_DIR) -> tuple[list[NamedQuery], dict[str, NamedQuery]]:
+    """(preparation statements in file order, metric queries by name)."""
+    prepare = [parse_query(p) for p in sorted((directory / "prepare").glob("*.sql"))]
+    queries: dict[str, NamedQuery] = {}
+    for path in sorted(directory.glob("*.sql")):
+        query = parse_query(path)
+        if query.name in queries:
+            raise CatalogError(f"{path}: a query named {query.name!r} already exists")
+        queries[query.name] = query
+    return prepare, queries

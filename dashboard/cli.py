@@ -1,0 +1,117 @@
+"""Command line: `python -m dashboard report ...` (more commands join it as they are built)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from . import config
+from . import metrics as m
+from .engine import Engine
+from .problems import ExportError
+from .report import build_report
+
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(Exception):
+    """Something the user gave (a flag, an export) cannot be used; the message says what."""
+
+
+def parse_timestamp(text: str) -> datetime:
+    """ISO 8601; UTC when no offset is given; a bare date means 00:00:00 UTC of that date."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--as-of {text!r} is not an ISO 8601 timestamp or date") from None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days of at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dashboard",
+                                     description="Enrollment back-end operations metrics.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    report = commands.add_parser("report", help="print every metric as one JSON object")
+    report.add_argument("--data", type=Path, default=None,
+                        help=f"export directory (default: $DASHBOARD_DATA_DIR or {config.DEFAULT_DATA_DIR})")
+    report.add_argument("--as-of", type=parse_timestamp, default=None,
+                        help="ISO 8601 timestamp, UTC when no offset (default: the latest event in the export)")
+    report.add_argument("--from", dest="date_from", type=parse_date, default=None,
+                        help="cohort window start date (inclusive)")
+    report.add_argument("--to", dest="date_to", type=parse_date, default=None,
+                        help="cohort window end date (exclusive)")
+    report.add_argument("--state", dest="states", nargs="+", action="extend", default=None,
+                        help="two-letter state code(s)")
+    report.add_argument("--issuer", dest="issuers", nargs="+", action="extend", default=None,
+                        help="HIOS issuer id(s)")
+    report.add_argument("--window-days", type=positive_int, default=m.DEFAULT_WINDOW_DAYS,
+                        help="fix-impact window in days on each side of a release (default 7)")
+    return parser
+
+
+def run_report(args: argparse.Namespace) -> int:
+    data_dir = args.data or config.data_dir()
+    try:
+        filters = m.Filters(args.date_from, args.date_to,
+                            tuple(args.states) if args.states else None,
+                            tuple(args.issuers) if args.issuers else None)
+    except m.FilterError as exc:
+        raise BadInput(str(exc)) from None
+    try:
+        engine = Engine(data_dir, memory_limit=config.duckdb_memory_limit(),
+                        threads=config.duckdb_threads())
+    except ExportError as exc:
+        raise BadInput(str(exc)) from None
+    if engine.errors:
+        raise BadInput(f"The export in {data_dir} cannot be reported on: "
+                       + " ".join(str(p) for p in engine.errors))
+    for problem in engine.warnings:
+        print(str(problem), file=sys.stderr)
+    for row in m.future_timestamps(engine):
+        print(f"Warning in table {row['table_name']}, column {row['column_name']}: {row['row_count']} row(s) carry "
+              f"timestamps later than now (latest {row['latest']}); the default as-of time ignores them.",
+              file=sys.stderr)
+    as_of = args.as_of or m.default_as_of(engine)
+    query = m.Query(engine, as_of, filters)
+    json.dump(build_report(query, args.window_days), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "report":
+            return run_report(args)
+    except BadInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # a defect of ours: say so in one paragraph, traceback on request
+        if os.environ.get("DASHBOARD_DEBUG"):
+            raise
+        print(f"internal error ({type(exc).__name__}: {exc}). This is a defect of the dashboard, not of "
+              "the export; run again with DASHBOARD_DEBUG=1 for the traceback and report it.", file=sys.stderr)
+        return 1
+    return 1

@@ -1,0 +1,24 @@
+"""Settings in one place, each overridable by an environment variable (documented in the README)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# The export directory the dashboard and `report` read when none is named.
+DEFAULT_DATA_DIR = REPO_ROOT / "data"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("DASHBOARD_DATA_DIR", DEFAULT_DATA_DIR))
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's own memory ceiling, so that the dashboard's process stays within the machine."""
+    return os.environ.get("DASHBOARD_DUCKDB_MEMORY_LIMIT", "3GB")
+
+
+def duckdb_threads() -> int | None:
+    value = os.environ.get("DASHBOARD_DUCKDB_THREADS")
+    return int(value) if value else None

@@ -1,0 +1,227 @@
+"""Every number of metrics.md, from the named queries: shared by the report and the dashboard."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from .engine import Engine
+from .stats import judge_change
+
+STAGES = ("applied", "plan_selected", "sent_834", "accepted_834", "reached_payment", "paid",
+          "effectuated")
+BACKLOG_STAGES = ("awaiting_834", "awaiting_ack", "awaiting_payment_page", "awaiting_payment",
+                  "awaiting_effectuation")
+AGE_BUCKETS = ("0-1", "1-3", "3-7", "7-14", "14-30", "30+")
+ERROR_CATEGORIES = ("rejected", "unacknowledged", "duplicate", "mismatch", "unmatched")
+DEFAULT_WINDOW_DAYS = 7
+
+
+class FilterError(ValueError):
+    """A filter the user gave cannot be applied (e.g. a window that ends before it starts)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The user's filters (metrics.md 'Filters'). None means 'no filter' for that kind."""
+    date_from: date | None = None
+    date_to: date | None = None
+    states: tuple[str, ...] | None = None
+    issuers: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        if self.date_from and self.date_to and self.date_to <= self.date_from:
+            raise FilterError(f"the date window's end {self.date_to} must be after its start {self.date_from}")
+
+    def cohort_params(self) -> dict[str, Any]:
+        return {
+            "date_from": _midnight(self.date_from),
+            "date_to": _midnight(self.date_to),
+            "states": list(self.states) if self.states is not None else None,
+            "issuers": list(self.issuers) if self.issuers is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the caller may see. None = every issuer (leadership); else only these issuers."""
+    issuers: tuple[str, ...] | None = None
+
+    def narrow(self, filters: Filters) -> Filters:
+        """The filters with the scope applied first: a filter can narrow a scope, never widen it."""
+        if self.issuers is None:
+            return filters
+        allowed = self.issuers if filters.issuers is None else tuple(
+            i for i in filters.issuers if i in self.issuers)
+        return Filters(filters.date_from, filters.date_to, filters.states, allowed)
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return None if day is None else datetime(day.year, day.month, day.day)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """A rate, share or conversion; null when its denominator is 0 (metrics.md)."""
+    return numerator / denominator if denominator else None
+
+
+@dataclass
+class Query:
+    """One request for numbers: the export, the as-of time, the filters and the caller's scope."""
+    engine: Engine
+    as_of: datetime
+    filters: Filters = field(default_factory=Filters)
+    scope: Scope = field(default_factory=Scope)
+
+    @property
+    def effective_filters(self) -> Filters:
+        return self.scope.narrow(self.filters)
+
+    def params(self) -> dict[str, Any]:
+        return {"as_of": self.as_of, **self.effective_filters.cohort_params()}
+
+    def at(self, as_of: datetime) -> "Query":
+        return Query(self.engine, as_of, self.filters, self.scope)
+
+
+def default_as_of(engine: Engine, now: datetime | None = None) -> datetime:
+    """The latest event timestamp not after now; now itself for an export with no events."""
+    now = now or utc_now()
+    latest = engine.rows("default_as_of", now=now)[0]["as_of"]
+    return latest if latest is not None else now
+
+
+def future_timestamps(engine: Engine, now: datetime | None = None) -> list[dict[str, Any]]:
+    return engine.rows("future_timestamps", now=now or utc_now())
+
+
+# ----------------------------------------------------------------------- funnel
+
+def funnel_stages(counts: dict[str, int]) -> list[dict[str, Any]]:
+    """The seven stages with step and overall conversion and drop-off, from stage counts."""
+    applied = counts["applied"]
+    out = []
+    previous = None
+    for stage in STAGES:
+        n = int(counts[stage])
+        if previous is None:
+            step = overall = 1.0 if n else None
+            drop_off = 0
+        else:
+            step = rate(n, previous)
+            overall = rate(n, applied)
+            drop_off = previous - n
+        out.append({"stage": stage, "count": n, "step_conversion": step,
+                    "overall_conversion": overall, "drop_off": drop_off})
+        previous = n
+    return out
+
+
+@dataclass
+class FunnelResult:
+    total: list[dict[str, Any]]
+    by_issuer: dict[str, list[dict[str, Any]]]
+    by_state: dict[str, list[dict[str, Any]]]
+    cancelled: int
+
+
+def funnel(q: Query) -> FunnelResult:
+    rows = q.engine.rows("funnel_counts", **q.params())
+    total = next(r for r in rows if r["dimension"] == "total")
+    return FunnelResult(
+        total=funnel_stages(total),
+        by_issuer={r["group_key"]: funnel_stages(r) for r in rows if r["dimension"] == "issuer"},
+        by_state={r["group_key"]: funnel_stages(r) for r in rows if r["dimension"] == "state"},
+        cancelled=int(total["cancelled"]),
+    )
+
+
+def time_to_convert(q: Query) -> list[dict[str, Any]]:
+    return [{"from": r["stage_from"], "to": r["stage_to"], "n": int(r["n"]),
+             "median": r["median_hours"], "p90": r["p90_hours"]}
+            for r in q.engine.rows("time_to_convert", **q.params())]
+
+
+# ----------------------------------------------------------------------- errors
+
+def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
+    out = {"sent": int(row["sent"]), "errored": int(row["errored"]),
+           "rate": rate(row["errored"], row["sent"])}
+    out.update({cat: int(row[cat]) for cat in ERROR_CATEGORIES})
+    out.update({f"{cat}_rate": rate(row[cat], row["sent"]) for cat in ERROR_CATEGORIES})
+    return out
+
+
+def errors(q: Query) -> dict[str, Any]:
+    return _with_rates(q.engine.rows("errors_summary", **q.params())[0])
+
+
+def errors_daily(q: Query) -> list[dict[str, Any]]:
+    return [{"date": r["date"], **_with_rates(r)} for r in q.engine.rows("errors_daily", **q.params())]
+
+
+def never_sent(q: Query) -> dict[str, Any]:
+    row = q.engine.rows("never_sent", **q.params())[0]
+    return {"count": int(row["never_sent"]), "share": rate(row["never_sent"], row["eligible"]),
+            "eligible": int(row["eligible"])}
+
+
+def fix_impact(q: Query, window_days: int = DEFAULT_WINDOW_DAYS) -> list[dict[str, Any]]:
+    f = q.effective_filters.cohort_params()
+    rows = q.engine.rows("fix_impact_counts", as_of=q.as_of, window_days=int(window_days),
+                         states=f["states"], issuers=f["issuers"],
+                         release_issuers=list(q.scope.issuers) if q.scope.issuers is not None else None)
+    out = []
+    for r in rows:
+        sides = {}
+        for side in ("before", "after"):
+            sent, errored = int(r[f"{side}_sent"]), int(r[f"{side}_errored"])
+            sides[side] = {"sent": sent, "errored": errored, "rate": rate(errored, sent),
+                           **{cat: int(r[f"{side}_{cat}"]) for cat in ERROR_CATEGORIES}}
+        judged = judge_change(sides["before"]["errored"], sides["before"]["sent"],
+                              sides["after"]["errored"], sides["after"]["sent"])
+        out.append({
+            "release_id": r["release_id"], "deployed_at": r["deployed_at"], "issuer_id": r["issuer_id"],
+            "component": r["component"], "title": r["title"],
+            "before": sides["before"], "after": sides["after"],
+            "change": judged.change, "ci_low": judged.ci_low, "ci_high": judged.ci_high,
+            "p_value": judged.p_value, "verdict": judged.verdict,
+            "overlapping_releases": list(r["overlapping_releases"]),
+        })
+    return out
+
+
+# ---------------------------------------------------------------------- backlog
+
+def backlog(q: Query) -> list[dict[str, Any]]:
+    return [{"stage": r["stage"], "bucket": r["bucket"], "count": int(r["count"]),
+             "oldest_days": r["oldest_days"]}
+            for r in q.engine.rows("backlog_aging", **q.params())]
+
+
+def payment_deadline_risk(q: Query) -> dict[str, int]:
+    row = q.engine.rows("payment_deadline_risk", **q.params())[0]
+    return {"at_risk": int(row["at_risk"]), "past_due": int(row["past_due"])}
+
+
+def backlog_trend(q: Query) -> list[dict[str, Any]]:
+    return [{"date": r["date"], "stage": r["stage"], "count": int(r["count"])}
+            for r in q.engine.rows("backlog_trend", **q.params())]
+
+
+# ------------------------------------------------------- canaries, reconciliation
+
+def canaries(q: Query) -> list[dict[str, Any]]:
+    f = q.effective_filters.cohort_params()
+    return q.engine.rows("canaries", as_of=q.as_of, states=f["states"], issuers=f["issuers"])
+
+
+def reconciliation(q: Query) -> list[dict[str, Any]]:
+    return [{"issuer_id": r["issuer_id"], "matched": int(r["matched"]),
+             "field_mismatch": int(r["field_mismatch"]), "exchange_only": int(r["exchange_only"]),
+             "issuer_only": int(r["issuer_only"])}
+            for r in q.engine.rows("reconciliation", **q.params())]

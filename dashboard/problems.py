@@ -1,0 +1,37 @@
+"""Problems found in an export: one clear sentence naming table, file, column and value."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: str            # ERROR makes the table unusable for metrics; WARNING is shown only
+    table: str               # contract table name, or "export" for the directory itself
+    message: str             # what is wrong, in words a data engineer can act on
+    file: str | None = None  # path as the user would find it
+    column: str | None = None
+    rows: int | None = None  # how many rows are affected, when that is known
+
+    def __str__(self) -> str:
+        where = [f"table {self.table}"]
+        if self.file:
+            where.append(f"file {self.file}")
+        if self.column:
+            where.append(f"column {self.column}")
+        return f"{self.severity.capitalize()} in {', '.join(where)}: {self.message}"
+
+    def as_dict(self) -> dict:
+        return {"severity": self.severity, "table": self.table, "file": self.file,
+                "column": self.column, "rows": self.rows, "message": self.message}
+
+
+class ExportError(Exception):
+    """Raised when an export cannot be used at all; carries the problems that say why."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__(" ".join(str(p) for p in self.problems))

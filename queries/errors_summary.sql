@@ -1,0 +1,23 @@
+-- name: errors_summary
+-- One row: counted outbound 834s sent as of $as_of, how many are errored, and the count of each
+-- of the five error categories (one 834 may be in several).
+-- params: $as_of timestamp, $date_from timestamp, $date_to timestamp, $states varchar[], $issuers varchar[]
+WITH counted AS (
+    SELECT *
+    FROM counted_outbound_834($as_of::TIMESTAMP, $date_from::TIMESTAMP, $date_to::TIMESTAMP,
+                              $states::VARCHAR[], $issuers::VARCHAR[])
+),
+
+final AS (
+    SELECT
+        count(*) AS sent,
+        count(*) FILTER (WHERE is_errored) AS errored,
+        count(*) FILTER (WHERE is_rejected) AS rejected,
+        count(*) FILTER (WHERE is_unacknowledged) AS unacknowledged,
+        count(*) FILTER (WHERE is_duplicate) AS duplicate,
+        count(*) FILTER (WHERE is_mismatch) AS mismatch,
+        count(*) FILTER (WHERE is_unmatched) AS unmatched
+    FROM counted
+)
+
+SELECT * FROM final

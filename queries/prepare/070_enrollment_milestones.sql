@@ -1,0 +1,98 @@
+-- name: prepare_enrollment_milestones
+-- One row per enrollment (test records included): for each funnel stage, the earliest as-of time
+-- at which the enrollment counts as having reached it (reached_<stage>_by). A stage is reached as
+-- of T exactly when T >= that time, so counts at many as-of times need no recomputation.
+-- params: none
+CREATE OR REPLACE TABLE enrollment_milestones AS
+WITH enrollment AS (
+    SELECT
+        enrollment_id, state, issuer_id, is_test, application_submitted_at, plan_selected_at,
+        cancelled_at, coverage_start_date, responsible_cents
+    FROM enrollments
+),
+
+first_known AS (
+    SELECT
+        enrollment_id,
+        min(known_at) FILTER (WHERE stage = 3) AS known_sent_834,
+        min(known_at) FILTER (WHERE stage = 4) AS known_accepted_834,
+        min(known_at) FILTER (WHERE stage = 5) AS known_reached_payment,
+        min(known_at) FILTER (WHERE stage = 6) AS known_paid,
+        min(known_at) FILTER (WHERE stage = 7) AS known_effectuated
+    FROM stage_events
+    GROUP BY enrollment_id
+),
+
+joined AS (
+    SELECT e.*, k.* EXCLUDE (enrollment_id)
+    FROM enrollment AS e
+    LEFT JOIN first_known AS k ON k.enrollment_id = e.enrollment_id
+),
+
+-- greatest() skips nulls, so every step says explicitly that both sides must exist.
+step_1 AS (
+    SELECT
+        *,
+        application_submitted_at AS reached_applied_by,
+        CASE WHEN plan_selected_at IS NOT NULL
+             THEN greatest(plan_selected_at, application_submitted_at) END AS reached_plan_selected_by
+    FROM joined
+),
+
+step_2 AS (
+    SELECT
+        *,
+        CASE WHEN reached_plan_selected_by IS NOT NULL AND known_sent_834 IS NOT NULL
+             THEN greatest(known_sent_834, reached_plan_selected_by) END AS reached_sent_834_by
+    FROM step_1
+),
+
+step_3 AS (
+    SELECT
+        *,
+        CASE WHEN reached_sent_834_by IS NOT NULL AND known_accepted_834 IS NOT NULL
+             THEN greatest(known_accepted_834, reached_sent_834_by) END AS reached_accepted_834_by
+    FROM step_2
+),
+
+step_4 AS (
+    SELECT
+        *,
+        CASE
+            WHEN reached_accepted_834_by IS NULL THEN NULL
+            WHEN responsible_cents = 0 THEN reached_accepted_834_by
+            WHEN known_reached_payment IS NOT NULL
+                THEN greatest(known_reached_payment, reached_accepted_834_by)
+        END AS reached_reached_payment_by
+    FROM step_3
+),
+
+step_5 AS (
+    SELECT
+        *,
+        CASE
+            WHEN reached_reached_payment_by IS NULL THEN NULL
+            WHEN responsible_cents = 0 THEN reached_reached_payment_by
+            WHEN known_paid IS NOT NULL THEN greatest(known_paid, reached_reached_payment_by)
+        END AS reached_paid_by
+    FROM step_4
+),
+
+step_6 AS (
+    SELECT
+        *,
+        CASE WHEN reached_paid_by IS NOT NULL AND known_effectuated IS NOT NULL
+             THEN greatest(known_effectuated, reached_paid_by) END AS reached_effectuated_by
+    FROM step_5
+),
+
+final AS (
+    SELECT
+        enrollment_id, state, issuer_id, is_test, application_submitted_at, plan_selected_at,
+        cancelled_at, coverage_start_date, responsible_cents,
+        reached_applied_by, reached_plan_selected_by, reached_sent_834_by, reached_accepted_834_by,
+        reached_reached_payment_by, reached_paid_by, reached_effectuated_by
+    FROM step_6
+)
+
+SELECT * FROM final

@@ -1,0 +1,95 @@
+-- name: macro_enrollment_stages
+-- Table macro enrollment_stages(as_of_t): one row per enrollment (test records included) with the
+-- time it entered each funnel stage as of as_of_t (entered_<stage>, null when not reached),
+-- clamped so that the funnel never runs backwards, and whether it is cancelled as of as_of_t.
+-- params: none
+CREATE OR REPLACE MACRO enrollment_stages(as_of_t) AS TABLE
+WITH known_event AS (
+    SELECT
+        enrollment_id,
+        min(value_at) FILTER (WHERE stage = 3) AS event_sent_834,
+        min(value_at) FILTER (WHERE stage = 4) AS event_accepted_834,
+        min(value_at) FILTER (WHERE stage = 5) AS event_reached_payment,
+        min(value_at) FILTER (WHERE stage = 6) AS event_paid,
+        min(value_at) FILTER (WHERE stage = 7) AS event_effectuated
+    FROM stage_events
+    WHERE known_at <= as_of_t
+    GROUP BY enrollment_id
+),
+
+joined AS (
+    SELECT e.*, k.* EXCLUDE (enrollment_id)
+    FROM enrollment_milestones AS e
+    LEFT JOIN known_event AS k ON k.enrollment_id = e.enrollment_id
+    WHERE e.application_submitted_at <= as_of_t
+),
+
+step_1 AS (
+    SELECT
+        *,
+        application_submitted_at AS entered_applied,
+        CASE WHEN plan_selected_at <= as_of_t
+             THEN greatest(plan_selected_at, application_submitted_at) END AS entered_plan_selected
+    FROM joined
+),
+
+step_2 AS (
+    SELECT
+        *,
+        CASE WHEN entered_plan_selected IS NOT NULL AND event_sent_834 IS NOT NULL
+             THEN greatest(event_sent_834, entered_plan_selected) END AS entered_sent_834
+    FROM step_1
+),
+
+step_3 AS (
+    SELECT
+        *,
+        CASE WHEN entered_sent_834 IS NOT NULL AND event_accepted_834 IS NOT NULL
+             THEN greatest(event_accepted_834, entered_sent_834) END AS entered_accepted_834
+    FROM step_2
+),
+
+step_4 AS (
+    SELECT
+        *,
+        CASE
+            WHEN entered_accepted_834 IS NULL THEN NULL
+            -- 100% subsidy: nothing to pay, so the payment stages are entered with stage 4
+            WHEN responsible_cents = 0 THEN entered_accepted_834
+            WHEN event_reached_payment IS NOT NULL
+                THEN greatest(event_reached_payment, entered_accepted_834)
+        END AS entered_reached_payment
+    FROM step_3
+),
+
+step_5 AS (
+    SELECT
+        *,
+        CASE
+            WHEN entered_reached_payment IS NULL THEN NULL
+            WHEN responsible_cents = 0 THEN entered_reached_payment
+            WHEN event_paid IS NOT NULL THEN greatest(event_paid, entered_reached_payment)
+        END AS entered_paid
+    FROM step_4
+),
+
+step_6 AS (
+    SELECT
+        *,
+        CASE WHEN entered_paid IS NOT NULL AND event_effectuated IS NOT NULL
+             THEN greatest(event_effectuated, entered_paid) END AS entered_effectuated
+    FROM step_5
+),
+
+final AS (
+    SELECT
+        enrollment_id, state, issuer_id, is_test, application_submitted_at, plan_selected_at,
+        coverage_start_date, responsible_cents,
+        coalesce(cancelled_at <= as_of_t, false) AS is_cancelled,
+        event_sent_834 IS NOT NULL AS has_initial_834_to_issuer,
+        entered_applied, entered_plan_selected, entered_sent_834, entered_accepted_834,
+        entered_reached_payment, entered_paid, entered_effectuated
+    FROM step_6
+)
+
+SELECT * FROM final
