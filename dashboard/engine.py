@@ -106,6 +106,8 @@ class Engine:
 
     def _load(self) -> None:
         self.problems = []
+        # (file, column) -> values that failed their cast; they read as null and are reported once
+        self._cast_failures: dict[tuple[str, str], int] = {}
         plans = [plan_table(self.export_dir, table) for table in c.PARQUET_TABLES]
         for plan in plans:
             self.problems.extend(plan.problems)
@@ -132,8 +134,8 @@ class Engine:
         for plan in plans:
             for file in list(plan.files):
                 try:
-                    # count every column so that every column's pages are decoded
-                    self._con.execute(f"SELECT count(COLUMNS(*)) FROM ({file.select_sql}) AS f").fetchall()
+                    # hash every column so that every page is decoded (count() may answer from statistics)
+                    self._con.execute(f"SELECT min(hash(COLUMNS(*))) FROM ({file.select_sql}) AS f").fetchall()
                 except duckdb.Error as exc:
                     plan.files.remove(file)
                     dropped = True
@@ -147,8 +149,12 @@ class Engine:
         sql = (f"SELECT count(*), CAST(any_value({source}) AS VARCHAR) FROM ("
                f"SELECT {source}, {expression} AS converted FROM read_parquet(?, hive_partitioning = false)"
                f") WHERE {source} IS NOT NULL AND converted IS NULL")
-        count, example = self._con.execute(sql, [str(file.path)]).fetchone()
+        try:
+            count, example = self._con.execute(sql, [str(file.path)]).fetchone()
+        except duckdb.Error:
+            return  # an unreadable file: named when the tables are prepared
         if count:
+            self._cast_failures[(display_path(file.path, self.export_dir), column)] = count
             self.problems.append(Problem(
                 ERROR, table, f"{count} value(s) cannot be read as the contract's type, e.g. {example!r}",
                 file=display_path(file.path, self.export_dir), column=column, rows=count))
@@ -176,7 +182,14 @@ class Engine:
             return None
         try:
             with path.open(newline="", encoding="utf-8-sig") as handle:
-                header = [h.strip() for h in next(csv.reader(handle), [])]
+                reader = csv.reader(handle, strict=True)
+                header = [h.strip() for h in next(reader, [])]
+                for row in reader:
+                    if row and len(row) != len(header):
+                        self.problems.append(Problem(
+                            ERROR, table.name, f"line {reader.line_num} has {len(row)} fields but the header "
+                            f"has {len(header)}", file=shown))
+                        return None
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             self.problems.append(Problem(ERROR, table.name, f"the file cannot be read as CSV ({exc})", file=shown))
             return None
@@ -191,8 +204,8 @@ class Engine:
         for table in c.PARQUET_TABLES:
             self._validate_values(f"stg_{table.name}", table)
         for table in c.CSV_TABLES:
-            self._validate_values(f"stg_{table.name}", table)
             self._validate_csv_timestamps(table)
+            self._validate_values(f"stg_{table.name}", table)
         self._validate_references()
 
     def _validate_values(self, view: str, table: c.Table) -> None:
@@ -202,6 +215,7 @@ class Engine:
             for row in self._con.execute(f"SELECT _source_file, {counts} FROM {view} GROUP BY _source_file "
                                          "ORDER BY _source_file").fetchall():
                 for col, nulls in zip(required, row[1:]):
+                    nulls -= self._cast_failures.get((row[0], col.name), 0)
                     if nulls:
                         self.problems.append(Problem(ERROR, table.name,
                                                      f"{nulls} row(s) have no value in a required column",
@@ -247,6 +261,7 @@ class Engine:
             except duckdb.Error:
                 continue  # the column is missing: already reported
             if rows:
+                self._cast_failures[(file, col.name)] = rows
                 self.problems.append(Problem(ERROR, table.name,
                                              f"{rows} value(s) are not ISO 8601 timestamps, e.g. {example!r}",
                                              file=file, column=col.name, rows=rows))
