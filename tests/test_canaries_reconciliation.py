@@ -70,3 +70,12 @@ def test_reconciliation_categories(export):
     assert windowed == [{"issuer_id": "10001", "matched": 0, "field_mismatch": 0, "exchange_only": 0,
                          "issuer_only": 3}]
     assert m.reconciliation(query(engine, "2013-12-01 00:00", states=("TX",)))[0]["issuer_id"] == "20002"
+
+
+def test_issuer_only_needs_the_cancellation_strictly_before_the_834(export):
+    engine = export(enrollments=[enrollment("E1", cancelled_at=ts("2013-11-05 09:00")),
+                                 enrollment("E2", cancelled_at=ts("2013-11-05 08:59:59.999999"))],
+                    transactions=[effectuation("F1", "E1", "2013-11-05 09:00"),
+                                  effectuation("F2", "E2", "2013-11-05 09:00")])
+    [row] = m.reconciliation(query(engine, "2013-12-01 00:00"))
+    assert row["issuer_only"] == 1  # only F2: E1 was cancelled at the very moment F1 was sent
