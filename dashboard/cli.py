@@ -1,4 +1,4 @@
-"""Command line: `python -m dashboard report ...` (more commands join it as they are built)."""
+"""Command line: `python -m dashboard report ...` and `python -m dashboard generate ...`."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from . import config
+from . import config, demo
 from . import metrics as m
 from .engine import Engine
 from .problems import ExportError
@@ -68,11 +68,43 @@ def build_parser() -> argparse.ArgumentParser:
                         help="HIOS issuer id(s)")
     report.add_argument("--window-days", type=positive_int, default=m.DEFAULT_WINDOW_DAYS,
                         help="fix-impact window in days on each side of a release (default 7)")
+    generate = commands.add_parser("generate", help="write a demo export shaped like autumn 2013")
+    generate.add_argument("--out", type=Path, default=None,
+                          help=f"export directory to write (default: $DASHBOARD_DATA_DIR or {config.DEFAULT_DATA_DIR})")
+    generate.add_argument("--enrollments", type=positive_int, default=demo.DEMO_ENROLLMENTS,
+                          help=f"public enrollments to generate, canaries not counted (default {demo.DEMO_ENROLLMENTS:,})")
+    generate.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="random seed (default 2013)")
+    generate.add_argument("--force", action="store_true",
+                          help="replace the tables and CSV files of an export already in --out")
     return parser
 
 
+def run_generate(args: argparse.Namespace) -> int:
+    out = args.out or config.data_dir()
+    try:
+        counts = demo.generate(out, args.enrollments, args.seed, force=args.force)
+    except demo.GenerateError as exc:
+        raise BadInput(str(exc)) from None
+    print(f"Wrote a demo export to {out}: " + ", ".join(f"{n:,} {t} rows" for t, n in counts.items()),
+          file=sys.stderr)
+    return 0
+
+
+def resolve_data_dir(named: Path | None) -> Path:
+    """The export to read. Only the default directory is ever filled with demo data, and only when empty."""
+    if named is not None or "DASHBOARD_DATA_DIR" in os.environ:
+        return named or config.data_dir()
+    default = config.DEFAULT_DATA_DIR
+    if demo.export_is_empty(default):
+        print(f"No export in {default}: generating the demo export there first "
+              f"({demo.DEMO_ENROLLMENTS:,} enrollments, autumn 2013).", file=sys.stderr)
+        demo.generate(default, demo.DEMO_ENROLLMENTS, demo.DEFAULT_SEED)
+        print(f"Generated the demo export in {default}; the numbers below are demo data.", file=sys.stderr)
+    return default
+
+
 def run_report(args: argparse.Namespace) -> int:
-    data_dir = args.data or config.data_dir()
+    data_dir = resolve_data_dir(args.data)
     try:
         filters = m.Filters(args.date_from, args.date_to,
                             tuple(args.states) if args.states else None,
@@ -105,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "report":
             return run_report(args)
+        if args.command == "generate":
+            return run_generate(args)
     except BadInput as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

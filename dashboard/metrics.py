@@ -213,6 +213,14 @@ def backlog_trend(q: Query) -> list[dict[str, Any]]:
             for r in q.engine.rows("backlog_trend", **q.params())]
 
 
+def age_bands(q: Query) -> list[dict[str, Any]]:
+    """Plan selections by the subscriber's age band on the selection day (docs/decisions.md)."""
+    rows = q.engine.rows("age_bands", **q.params())
+    total = sum(r["enrollments"] for r in rows)
+    return [{"band": r["age_band"], "count": int(r["enrollments"]), "share": rate(r["enrollments"], total)}
+            for r in rows]
+
+
 # ------------------------------------------------------- canaries, reconciliation
 
 def canaries(q: Query) -> list[dict[str, Any]]:

@@ -51,5 +51,6 @@ def build_report(q: m.Query, window_days: int = m.DEFAULT_WINDOW_DAYS) -> dict[s
         "past_due": risk["past_due"],
         "canaries": canaries,
         "reconciliation": m.reconciliation(q),
+        "age_bands": m.age_bands(q),
     }
     return _plain(report)
