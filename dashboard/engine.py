@@ -202,6 +202,7 @@ class Engine:
 
     def _validate(self) -> None:
         for table in c.PARQUET_TABLES:
+            # the staged rows, not the prepared tables: a duplicated enrollment would duplicate its 834s there
             self._validate_values(f"stg_{table.name}", table)
         for table in c.CSV_TABLES:
             self._validate_csv_timestamps(table)

@@ -9,18 +9,6 @@ WITH cohort AS (
                 $states::VARCHAR[], $issuers::VARCHAR[])
 ),
 
-stage_entry AS (
-    UNPIVOT cohort
-    ON entered_applied, entered_plan_selected, entered_sent_834, entered_accepted_834,
-       entered_reached_payment, entered_paid, entered_effectuated
-    INTO NAME entered_column VALUE entered_at
-),
-
-entry AS (
-    SELECT enrollment_id, replace(entered_column, 'entered_', '') AS stage, entered_at
-    FROM stage_entry
-),
-
 stage_pair AS (
     SELECT * FROM (VALUES
         (1, 'plan_selected', 'accepted_834'),
@@ -38,10 +26,24 @@ stage_pair AS (
 duration AS (
     SELECT
         p.pair_order,
-        (epoch_us(b.entered_at) - epoch_us(a.entered_at)) / 3600000000.0 AS hours
-    FROM stage_pair AS p
-    JOIN entry AS b ON b.stage = p.stage_to
-    JOIN entry AS a ON a.stage = p.stage_from AND a.enrollment_id = b.enrollment_id
+        (epoch_us(CASE p.stage_to
+             WHEN 'plan_selected' THEN c.entered_plan_selected
+             WHEN 'sent_834' THEN c.entered_sent_834
+             WHEN 'accepted_834' THEN c.entered_accepted_834
+             WHEN 'reached_payment' THEN c.entered_reached_payment
+             WHEN 'paid' THEN c.entered_paid
+             WHEN 'effectuated' THEN c.entered_effectuated
+         END)
+         - epoch_us(CASE p.stage_from
+             WHEN 'applied' THEN c.entered_applied
+             WHEN 'plan_selected' THEN c.entered_plan_selected
+             WHEN 'sent_834' THEN c.entered_sent_834
+             WHEN 'accepted_834' THEN c.entered_accepted_834
+             WHEN 'reached_payment' THEN c.entered_reached_payment
+             WHEN 'paid' THEN c.entered_paid
+         END)) / 3600000000.0 AS hours
+    FROM cohort AS c
+    CROSS JOIN stage_pair AS p
 ),
 
 final AS (
