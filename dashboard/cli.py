@@ -95,11 +95,7 @@ def resolve_data_dir(named: Path | None) -> Path:
     if named is not None or "DASHBOARD_DATA_DIR" in os.environ:
         return named or config.data_dir()
     default = config.DEFAULT_DATA_DIR
-    if demo.export_is_empty(default):
-        print(f"No export in {default}: generating the demo export there first "
-              f"({demo.DEMO_ENROLLMENTS:,} enrollments, autumn 2013).", file=sys.stderr)
-        demo.generate(default, demo.DEMO_ENROLLMENTS, demo.DEFAULT_SEED)
-        print(f"Generated the demo export in {default}; the numbers below are demo data.", file=sys.stderr)
+    demo.ensure_default_export(default, lambda text: print(text, file=sys.stderr))
     return default
 
 

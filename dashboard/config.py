@@ -22,3 +22,17 @@ def duckdb_memory_limit() -> str:
 def duckdb_threads() -> int | None:
     value = os.environ.get("DASHBOARD_DUCKDB_THREADS")
     return int(value) if value else None
+
+
+def cache_ttl_seconds() -> int:
+    """How long a computed view stays cached (a new export changes the key at once anyway)."""
+    return int(os.environ.get("DASHBOARD_CACHE_TTL_SECONDS", "3600"))
+
+
+def standup_refresh_seconds() -> int:
+    return int(os.environ.get("DASHBOARD_STANDUP_REFRESH_SECONDS", "300"))
+
+
+def stale_after_hours() -> float:
+    """The data-health page warns when the newest event in the export is older than this."""
+    return float(os.environ.get("DASHBOARD_STALE_AFTER_HOURS", "36"))

@@ -607,3 +607,17 @@ def generate(out: Path, enrollments: int = DEMO_ENROLLMENTS, seed: int = DEFAULT
     _write_csv_atomic(out / "releases.csv", ["release_id", "deployed_at", "component", "title", "issuer_id"],
                       releases(issuers))
     return counts
+
+
+def ensure_default_export(default: Path, notify) -> bool:
+    """Fill the default export directory with the demo export when it is empty; True if it did.
+
+    Only ever called for the default directory: a directory a user names is never written.
+    """
+    if not export_is_empty(default):
+        return False
+    notify(f"No export in {default}: generating the demo export there first "
+           f"({DEMO_ENROLLMENTS:,} enrollments, autumn 2013).")
+    generate(default, DEMO_ENROLLMENTS, DEFAULT_SEED)
+    notify(f"Generated the demo export in {default}; the numbers shown are demo data.")
+    return True

@@ -233,3 +233,48 @@ def reconciliation(q: Query) -> list[dict[str, Any]]:
              "field_mismatch": int(r["field_mismatch"]), "exchange_only": int(r["exchange_only"]),
              "issuer_only": int(r["issuer_only"])}
             for r in q.engine.rows("reconciliation", **q.params())]
+
+
+# ------------------------------------------------ lists and trends behind the dashboard's numbers
+
+def dropouts(q: Query, stage: str, limit: int) -> list[dict[str, Any]]:
+    """Enrollments that reached the stage before `stage` but not `stage` (the drop-off, itemised)."""
+    return q.engine.rows("funnel_dropouts", **q.params(), stage=stage, limit=int(limit))
+
+
+def backlog_work_list(q: Query, stages: tuple[str, ...] | None, limit: int) -> list[dict[str, Any]]:
+    return q.engine.rows("backlog_work_list", **q.params(), stages=list(stages) if stages else None,
+                         limit=int(limit))
+
+
+def errors_by_issuer(q: Query) -> list[dict[str, Any]]:
+    return [{**r, "rate": rate(r["errored"], r["sent"])} for r in q.engine.rows("errors_by_issuer", **q.params())]
+
+
+def never_sent_trend(q: Query) -> list[dict[str, Any]]:
+    return q.engine.rows("never_sent_trend", **q.params())
+
+
+def stage_counts_by_day(q: Query) -> list[dict[str, Any]]:
+    """Funnel counts as of the end of each day: sparklines and week-over-week changes, in one pass."""
+    return q.engine.rows("stage_counts_by_day", **q.params())
+
+
+def conversion_by_week(q: Query) -> list[dict[str, Any]]:
+    return q.engine.rows("conversion_by_week", **q.params())
+
+
+def time_to_convert_histogram(q: Query, stage_from: str, stage_to: str) -> list[dict[str, Any]]:
+    return q.engine.rows("time_to_convert_histogram", **q.params(), stage_from=stage_from, stage_to=stage_to)
+
+
+def reconciliation_work_list(q: Query, category: str, limit: int) -> list[dict[str, Any]]:
+    return q.engine.rows("reconciliation_work_list", **q.params(), category=category, limit=int(limit))
+
+
+def issuer_directory(engine: Engine) -> list[dict[str, Any]]:
+    return engine.rows("issuer_directory")
+
+
+def table_freshness(engine: Engine, now: datetime | None = None) -> list[dict[str, Any]]:
+    return engine.rows("table_freshness", now=now or utc_now())

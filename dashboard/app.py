@@ -1,0 +1,86 @@
+"""The dashboard's entry file: loads the export, draws the shared filters (kept in the URL) and the pages."""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import streamlit as st
+
+if __package__ in (None, ""):  # `streamlit run dashboard/app.py` runs this file as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dashboard import data  # noqa: E402
+from dashboard import metrics as m  # noqa: E402
+
+PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+
+st.set_page_config(page_title="Enrollment back-end operations", page_icon=":material/monitoring:",
+                   layout="wide", initial_sidebar_state="expanded")
+
+PAGES = [
+    st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page(PAGES_DIR / "funnel.py", title="Funnel", icon=":material/filter_alt:", url_path="funnel"),
+    st.Page(PAGES_DIR / "errors.py", title="834 errors and fixes", icon=":material/bug_report:", url_path="errors"),
+    st.Page(PAGES_DIR / "backlog.py", title="Backlog", icon=":material/hourglass_top:", url_path="backlog"),
+    st.Page(PAGES_DIR / "issuer.py", title="Issuer view", icon=":material/apartment:", url_path="issuer"),
+    st.Page(PAGES_DIR / "standup.py", title="Stand-up screen", icon=":material/tv:", url_path="standup"),
+    st.Page(PAGES_DIR / "health.py", title="Data health and canaries", icon=":material/health_and_safety:",
+            url_path="health"),
+]
+
+
+def parse_as_of(text: str) -> datetime | None:
+    value = datetime.fromisoformat(text.strip().replace(" ", "T"))
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def filters_sidebar(export: data.LoadedExport) -> data.View | None:
+    """The filters every page shares. Each widget is bound to a URL query parameter."""
+    if export.engine is None:
+        return None
+    engine = export.engine
+    latest = data.default_as_of(export.fingerprint, engine)
+    directory = data.issuer_directory(export.fingerprint, engine)
+    names = {r["issuer_id"]: (f"{r['issuer_name']} ({r['issuer_id']})" if r["issuer_name"] else r["issuer_id"])
+             for r in directory}
+    with st.sidebar:
+        st.subheader("Filters")
+        as_of_text = st.text_input("As of (UTC, ISO 8601)", key="as_of", bind="query-params",
+                                   placeholder="latest in the export",
+                                   help="Replay what the dashboard showed at an earlier time. Empty: the latest "
+                                        "event in the export.")
+        date_from = st.date_input("Applications from", value=None, key="from", bind="query-params")
+        date_to = st.date_input("Applications before", value=None, key="to", bind="query-params",
+                                help="The window's end is excluded.")
+        # states of issuers.csv and of the enrollments themselves (an unlisted issuer has no state)
+        everything = data.View(export, latest, latest)
+        states = sorted({r["state"] for r in directory if r["state"]} | set(data.get(everything, "funnel").by_state))
+        chosen_states = st.multiselect("States", states, key="state", bind="query-params", placeholder="All states")
+        issuer_options = [r["issuer_id"] for r in directory
+                          if not chosen_states or r["state"] in chosen_states or r["state"] is None]
+        chosen_issuers = st.multiselect("Issuers", issuer_options, key="issuer", bind="query-params",
+                                        format_func=lambda i: names.get(i, i), placeholder="All issuers")
+        st.caption("The filters live in the page's address: copy it to share exactly this view.")
+    as_of = latest
+    if as_of_text:
+        try:
+            as_of = parse_as_of(as_of_text)
+        except ValueError:
+            st.sidebar.error(f"'{as_of_text}' is not an ISO 8601 time; showing the latest data instead.")
+    try:
+        filters = m.Filters(date_from, date_to, tuple(chosen_states) or None, tuple(chosen_issuers) or None)
+    except m.FilterError as exc:
+        st.sidebar.error(f"{exc}; the date window is ignored.")
+        filters = m.Filters(None, None, tuple(chosen_states) or None, tuple(chosen_issuers) or None)
+    return data.View(export, as_of, latest, filters)
+
+
+export = data.load_export()
+page = st.navigation(PAGES, position="sidebar")
+view = filters_sidebar(export)
+st.session_state["view"] = view
+st.session_state["export"] = export
+page.run()

@@ -1,0 +1,71 @@
+"""Backlog: who is stuck where, for how long, and whose coverage deadline is at risk or already missed?"""
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data, ui
+from dashboard import theme as t
+
+view: data.View = st.session_state["view"]
+if not ui.guard(st.session_state["export"], ("enrollments", "transactions_834", "payments")):
+    st.stop()
+ui.header(view, "Backlog", "Who is waiting at which back-end stage, for how long, and whose binder-payment "
+                           "deadline is close or already missed?")
+
+with st.spinner("Computing the backlog…"):
+    backlog = data.get(view, "backlog")
+    risk = data.get(view, "payment_deadline_risk")
+    trend = data.get(view, "backlog_trend")
+
+total = sum(r["count"] for r in backlog)
+cols = st.columns(4)
+cols[0].metric("In the backlog", f"{total:,}", border=True)
+ages = [r["oldest_days"] for r in backlog if r["oldest_days"] is not None]
+cols[1].metric("Oldest wait", f"{max(ages):,.1f} days" if ages else "–", border=True)
+cols[2].metric("At risk", f"{risk['at_risk']:,}", help="Binder payment due within 7 days, not yet paid and "
+                                                       "effectuated.", border=True)
+cols[3].metric("Past due", f"{risk['past_due']:,}", help="Binder payment due date passed: they believe they are "
+                                                         "covered and are not.", border=True)
+if total == 0:
+    ui.empty("Nobody is waiting in this view.")
+    st.stop()
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Age by stage")
+    st.plotly_chart(charts.backlog_aging_chart(backlog), key="aging")
+with right:
+    st.subheader("Backlog by day")
+    st.plotly_chart(charts.backlog_trend_chart(trend, charts.release_rows(data.get(view, "fix_impact"))), key="trend")
+
+oldest = pd.DataFrame([{"Stage": t.BACKLOG_LABELS[s], "Waiting": sum(r["count"] for r in backlog if r["stage"] == s),
+                        "Oldest (days)": max([r["oldest_days"] for r in backlog if r["stage"] == s and r["oldest_days"]
+                                              is not None], default=None)} for s in t.BACKLOG_LABELS])
+st.dataframe(oldest, hide_index=True, column_config={"Oldest (days)": st.column_config.NumberColumn(format="%.1f")})
+
+st.subheader("Work lists")
+LIMIT, SHOWN = 200_000, 300
+items = data.get(view, "backlog_work_list", stages=None, limit=LIMIT)
+columns = ["enrollment_id", "name", "state", "stage", "waiting_since", "age_days", "payment_due_date", "deadline"]
+config = {"name": "Issuer", "age_days": st.column_config.NumberColumn("Days waiting", format="%.1f"),
+          "payment_due_date": "Payment due"}
+tabs = st.tabs(["Past due", "At risk", "Oldest", "By stage"])
+for tab, key, rows, note in (
+        (tabs[0], "past_due", [r for r in items if r["deadline"] == "past_due"], "binder payment due date passed"),
+        (tabs[1], "at_risk", [r for r in items if r["deadline"] == "at_risk"], "binder payment due within 7 days"),
+        (tabs[2], "oldest", items, "every backlog enrollment, longest wait first")):
+    with tab:
+        st.caption(f"{len(rows):,} enrollments: {note}" + (f"; the first {SHOWN} are shown" if len(rows) > SHOWN else ""))
+        if rows:
+            st.dataframe(pd.DataFrame(ui.named(view, rows[:SHOWN]))[columns], hide_index=True, column_config=config)
+        else:
+            ui.empty("Nobody in this list.")
+        ui.csv_download(view, rows, "Download this work list (CSV)", f"backlog_{key}.csv", f"dl_{key}")
+with tabs[3]:
+    stage = st.selectbox("Stage", list(t.BACKLOG_LABELS), format_func=t.BACKLOG_LABELS.get, key="backlog_stage")
+    rows = [r for r in items if r["stage"] == stage]
+    st.caption(f"{len(rows):,} enrollments waiting at this stage" + (f"; the first {SHOWN} are shown" if len(rows) > SHOWN else ""))
+    if rows:
+        st.dataframe(pd.DataFrame(ui.named(view, rows[:SHOWN]))[columns], hide_index=True, column_config=config)
+    ui.csv_download(view, rows, "Download this work list (CSV)", f"backlog_{stage}.csv", "dl_stage")
+if len(items) >= LIMIT:
+    st.warning(f"The work lists hold the {LIMIT:,} longest waits; narrow the filters for the rest.")

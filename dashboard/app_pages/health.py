@@ -1,0 +1,80 @@
+"""Data health and canaries: is the export complete, fresh and well-formed, and do test records come out the other end?"""
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import config, data, metrics as m, ui
+from dashboard import theme as t
+from dashboard.report import iso_utc
+
+export: data.LoadedExport = st.session_state["export"]
+view: data.View | None = st.session_state["view"]
+st.title("Data health and canaries")
+st.caption("Is the export complete, fresh and well-formed, and do the canary test records come out the other end?")
+st.markdown(f"Export directory: `{export.export_dir}` · fingerprint `{export.fingerprint}` · loaded "
+            f"{iso_utc(export.loaded_at.replace(microsecond=0))}")
+
+errors = [p for p in export.problems if p.severity == "error"]
+warnings = [p for p in export.problems if p.severity == "warning"]
+if errors:
+    st.error(f"{len(errors)} problem(s) make parts of the dashboard unavailable until the export is fixed.")
+elif warnings:
+    st.warning(f"No blocking problem; {len(warnings)} warning(s) below.")
+else:
+    st.success("The export passes every check of the data contract.")
+if export.problems:
+    st.dataframe(pd.DataFrame([p.as_dict() for p in export.problems]), hide_index=True,
+                 column_order=["severity", "table", "file", "column", "rows", "message"])
+
+if export.engine is None:
+    st.stop()
+
+st.subheader("Tables")
+summary = {r["table"]: r for r in export.engine.table_summary()}
+fresh = data.table_freshness(export.fingerprint, export.engine)
+now = m.utc_now()
+rows = []
+for r in fresh:
+    latest = r["latest_event_at"]
+    age_hours = (now - latest).total_seconds() / 3600 if latest else None
+    rows.append({"Table": r["table_name"], "Files": summary[r["table_name"]]["files"], "Rows": r["row_count"],
+                 "Latest event (UTC)": latest, "Hours old": age_hours,
+                 "Fresh": "stale" if age_hours is None or age_hours > config.stale_after_hours() else "fresh"})
+st.dataframe(pd.DataFrame(rows), hide_index=True,
+             column_config={"Hours old": st.column_config.NumberColumn(format="%.0f")})
+stale = [r["Table"] for r in rows if r["Fresh"] == "stale"]
+if stale:
+    st.warning(f"Stale export: the newest event in {', '.join(stale)} is more than "
+               f"{config.stale_after_hours():.0f} hours old. The numbers are as of {iso_utc(view.latest) if view else '–'}.")
+for r in data.future_timestamps(export.fingerprint, export.engine):
+    st.warning(f"Table {r['table_name']}, column {r['column_name']}: {r['row_count']:,} row(s) carry timestamps later "
+               f"than now (latest {iso_utc(r['latest'])}); the default as-of time ignores them.")
+
+directory = data.issuer_directory(export.fingerprint, export.engine)
+missing = [r["issuer_id"] for r in directory if not r["listed"]]
+st.subheader("Issuers missing from issuers.csv")
+if missing:
+    st.warning(f"{len(missing)} issuer id(s) appear in the export but not in issuers.csv; they are counted, shown "
+               "by id and have no state: " + ", ".join(missing))
+else:
+    st.success("Every issuer in the export is listed in issuers.csv.")
+
+st.subheader("Canaries")
+st.caption("Test (\"John Doe\") records pushed end to end by issuers and the exchange. Stuck: not effectuated and "
+           "in its current stage for more than 48 hours. The date window does not apply.")
+if view is not None and ui.guard(export, ("enrollments", "transactions_834", "payments")):
+    canaries = data.get(view, "canaries")
+    if not canaries:
+        ui.empty("No canary record in this view.")
+    else:
+        stuck = sum(c["stuck"] for c in canaries)
+        cols = st.columns(3)
+        cols[0].metric("Canaries", f"{len(canaries):,}", border=True)
+        cols[1].metric("Came out the other end", f"{sum(c['stage'] == 'effectuated' for c in canaries):,}", border=True)
+        cols[2].metric("Stuck", f"{stuck:,}", border=True)
+        frame = pd.DataFrame(ui.named(view, canaries))
+        frame["stage"] = frame["stage"].map(t.STAGE_LABELS)
+        st.dataframe(frame[["enrollment_id", "name", "state", "stage", "entered_at", "stuck", "cancelled"]],
+                     hide_index=True, column_config={"name": "Issuer", "stage": "Furthest stage",
+                                                     "entered_at": "Entered (UTC)"})

@@ -1,0 +1,89 @@
+"""Issuer view: everything for one issuer, and the records its account manager needs to chase."""
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data, ui
+from dashboard import theme as t
+
+view: data.View = st.session_state["view"]
+if not ui.guard(st.session_state["export"]):
+    st.stop()
+names = data.issuer_names(view)
+directory = data.issuer_directory(view.export.fingerprint, view.engine)
+options = [r["issuer_id"] for r in directory
+           if (not view.filters.states or r["state"] in view.filters.states)
+           and (not view.filters.issuers or r["issuer_id"] in view.filters.issuers)]
+st.title("Issuer view")
+st.caption("What is wrong for one issuer, and which records does its account manager need to chase?")
+if not options:
+    ui.empty("No issuer matches these filters.")
+    st.stop()
+issuer = st.selectbox("Issuer", options, format_func=lambda i: names.get(i, i), key="focus", bind="query-params")
+focus = view.narrowed(issuers=(issuer,))
+st.markdown(ui.describe_filters(focus))
+
+with st.spinner("Computing…"):
+    funnel = data.get(focus, "funnel")
+    errors = data.get(focus, "errors")
+    risk = data.get(focus, "payment_deadline_risk")
+    backlog = data.get(focus, "backlog")
+    recon = data.get(focus, "reconciliation")
+    fixes = data.get(focus, "fix_impact")
+
+counts = {s["stage"]: s["count"] for s in funnel.total}
+cols = st.columns(5)
+cols[0].metric("Plans selected", f"{counts['plan_selected']:,}", border=True)
+cols[1].metric("Effectuation rate", f"{counts['effectuated'] / counts['plan_selected']:.1%}"
+               if counts["plan_selected"] else "–", border=True)
+cols[2].metric("834 error rate", f"{errors['rate']:.1%}" if errors["rate"] is not None else "–", border=True)
+cols[3].metric("In the backlog", f"{sum(r['count'] for r in backlog):,}", border=True)
+cols[4].metric("Past due", f"{risk['past_due']:,}", border=True)
+
+left, right = st.columns([2, 3])
+with left:
+    st.subheader("Funnel")
+    if counts["applied"]:
+        st.plotly_chart(charts.funnel_chart(funnel.total), key="issuer_funnel")
+    else:
+        ui.empty("No enrollment of this issuer in this view.")
+with right:
+    st.subheader("Daily 834 error rate")
+    daily = data.get(focus, "errors_daily")
+    if daily:
+        st.plotly_chart(charts.error_rate_chart(daily, charts.release_rows(fixes), categories=True), key="issuer_err")
+    else:
+        ui.empty("No outbound 834 to this issuer in this view.")
+
+st.subheader("Releases and this issuer's 834s")
+st.dataframe(pd.DataFrame([{"Release": f["release_id"], "For issuer": "this issuer" if f["issuer_id"] else "all",
+                            "Rate before": f["before"]["rate"], "Rate after": f["after"]["rate"],
+                            "Change": f["change"], "Verdict": f["verdict"]} for f in fixes]),
+             hide_index=True, column_config={k: st.column_config.NumberColumn(format="percent")
+                                             for k in ("Rate before", "Rate after", "Change")})
+
+st.subheader("Backlog")
+if sum(r["count"] for r in backlog):
+    st.plotly_chart(charts.backlog_aging_chart(backlog, height=300), key="issuer_backlog")
+else:
+    ui.empty("Nothing of this issuer is waiting.")
+
+st.subheader("Reconciliation")
+st.caption("Enrollments the exchange holds (plan selected, not cancelled) against the issuer's effectuation 834s; "
+           "issuer-only: the issuer's inbound 834s the exchange cannot place.")
+row = next((r for r in recon if r["issuer_id"] == issuer),
+           {"matched": 0, "field_mismatch": 0, "exchange_only": 0, "issuer_only": 0})
+labels = {"matched": "Matched", "field_mismatch": "Field mismatch", "exchange_only": "Exchange only",
+          "issuer_only": "Issuer only"}
+cols = st.columns(4)
+for column, key in zip(cols, labels):
+    column.metric(labels[key], f"{row[key]:,}", border=True)
+category = st.segmented_control("Work list", list(labels), format_func=labels.get, default="field_mismatch",
+                                key="recon_category")
+if category:
+    rows = data.get(focus, "reconciliation_work_list", category=category, limit=200_000)
+    if rows:
+        st.dataframe(pd.DataFrame(rows[:300]), hide_index=True)
+    else:
+        ui.empty("No record in this category.")
+    ui.csv_download(focus, rows, "Download this work list (CSV)", f"reconciliation_{issuer}_{category}.csv",
+                    "recon_download")

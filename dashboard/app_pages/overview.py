@@ -1,0 +1,99 @@
+"""Overview for leadership: is the back end getting better, and how many people think they are covered and are not?"""
+from datetime import timedelta
+
+import streamlit as st
+
+from dashboard import charts, data, ui
+from dashboard import theme as t
+
+view: data.View = st.session_state["view"]
+if not ui.guard(st.session_state["export"]):
+    st.stop()
+ui.header(view, "Overview", "Is the back end getting better, did the weekend fixes work, and how many people "
+                            "think they are covered and are not?")
+
+with st.spinner("Computing…"):
+    week_ago = view.at(view.as_of - timedelta(days=7))
+    funnel, funnel_before = data.get(view, "funnel"), data.get(week_ago, "funnel")
+    errors, errors_before = data.get(view, "errors"), data.get(week_ago, "errors")
+    never, never_before = data.get(view, "never_sent"), data.get(week_ago, "never_sent")
+    backlog, backlog_before = data.get(view, "backlog"), data.get(week_ago, "backlog")
+    risk, risk_before = data.get(view, "payment_deadline_risk"), data.get(week_ago, "payment_deadline_risk")
+    by_day = data.get(view, "stage_counts_by_day")
+    daily = data.get(view, "errors_daily")
+    never_trend = data.get(view, "never_sent_trend")
+    backlog_trend = data.get(view, "backlog_trend")
+    fixes = data.get(view, "fix_impact")
+
+if funnel.total[0]["count"] == 0:
+    ui.empty()
+    st.stop()
+
+
+def counts(result):
+    return {s["stage"]: s["count"] for s in result.total}
+
+
+def effectuation_rate(c):
+    return c["effectuated"] / c["plan_selected"] if c["plan_selected"] else None
+
+
+def backlog_total(rows):
+    return sum(r["count"] for r in rows)
+
+
+def oldest(rows):
+    ages = [r["oldest_days"] for r in rows if r["oldest_days"] is not None]
+    return max(ages) if ages else None
+
+
+now, before = counts(funnel), counts(funnel_before)
+row1 = st.columns(6)
+for column, key in zip(row1, ["applied", "plan_selected", "accepted_834", "paid", "effectuated"]):
+    ui.kpi(column, key, now[key], before[key], series=ui.day_end_series(by_day, key))
+ui.kpi(row1[5], "effectuation_rate", effectuation_rate(now), effectuation_rate(before),
+       series=[r["effectuated"] / r["plan_selected"] if r["plan_selected"] else 0 for r in by_day[-30:]])
+row2 = st.columns(6)
+ui.kpi(row2[0], "error_rate", errors["rate"], errors_before["rate"],
+       series=[d["rate"] or 0 for d in daily[-30:]])
+ui.kpi(row2[1], "never_sent", never["count"], never_before["count"], series=ui.day_end_series(never_trend, "never_sent"))
+trend_totals = {}
+for r in backlog_trend:
+    trend_totals[r["date"]] = trend_totals.get(r["date"], 0) + r["count"]
+ui.kpi(row2[2], "backlog", backlog_total(backlog), backlog_total(backlog_before), series=list(trend_totals.values())[-30:])
+ui.kpi(row2[3], "oldest_days", oldest(backlog), oldest(backlog_before))
+ui.kpi(row2[4], "at_risk", risk["at_risk"], risk_before["at_risk"])
+ui.kpi(row2[5], "past_due", risk["past_due"], risk_before["past_due"])
+st.caption("Changes are against the same numbers as of seven days earlier; sparklines show the last 30 days "
+           "(each day as of its end; the 834 error rate as the daily rate).")
+
+left, right = st.columns([2, 3])
+with left:
+    st.subheader("Funnel")
+    st.plotly_chart(charts.funnel_chart(funnel.total), key="overview_funnel")
+with right:
+    st.subheader("Daily 834 error rate, with every release")
+    if daily:
+        st.plotly_chart(charts.error_rate_chart(daily, charts.release_rows(fixes)), key="overview_errors")
+    else:
+        ui.empty("No outbound 834 was sent in this view.")
+
+MIN_SELECTED, MIN_SENT = 30, 30
+left, right = st.columns(2)
+with left:
+    st.subheader("Lowest effectuation rates")
+    rows = [{"issuer_id": k, "rate": v[6]["count"] / v[1]["count"], "selected": v[1]["count"]}
+            for k, v in funnel.by_issuer.items() if v[1]["count"] >= MIN_SELECTED]
+    worst = sorted(ui.named(view, rows), key=lambda r: (r["rate"], r["issuer_id"]))[:5]
+    if worst:
+        st.plotly_chart(charts.issuer_bar_chart(worst, "rate", "effectuated ÷ plans selected",
+                                                color=t.STAGE_COLORS["effectuated"]), key="overview_worst_eff")
+    st.caption(f"Issuers with at least {MIN_SELECTED} plans selected in this view.")
+with right:
+    st.subheader("Highest 834 error rates")
+    rows = [r for r in data.get(view, "errors_by_issuer") if r["sent"] >= MIN_SENT]
+    worst = sorted(ui.named(view, rows), key=lambda r: (-r["rate"], r["issuer_id"]))[:5]
+    if worst:
+        st.plotly_chart(charts.issuer_bar_chart(worst, "rate", "errored ÷ sent", color=t.CATEGORY_COLORS["errored"]),
+                        key="overview_worst_err")
+    st.caption(f"Issuers with at least {MIN_SENT} outbound 834s in this view.")

@@ -1,0 +1,128 @@
+"""The dashboard's access to the numbers: one prepared export per fingerprint, results cached per view.
+
+Pages call `get(view, "funnel")` and the like; the name is a function of `dashboard.metrics`, so the
+dashboard shows exactly what `report` prints. The export's fingerprint, the as-of time, the filters
+and the caller's scope are all part of every cache key.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from . import config, demo
+from . import metrics as m
+from .engine import Engine
+from .exports import export_fingerprint
+from .problems import ERROR, ExportError, Problem
+
+# the metric functions pages may call through `get` (an allow-list: names never come from users)
+ALLOWED = {
+    "funnel", "time_to_convert", "errors", "errors_daily", "never_sent", "fix_impact", "backlog",
+    "payment_deadline_risk", "backlog_trend", "canaries", "reconciliation", "age_bands", "dropouts",
+    "backlog_work_list", "errors_by_issuer", "never_sent_trend", "stage_counts_by_day", "conversion_by_week",
+    "time_to_convert_histogram", "reconciliation_work_list",
+}
+
+
+@dataclass(frozen=True)
+class LoadedExport:
+    export_dir: str
+    fingerprint: str
+    engine: Engine | None
+    problems: tuple[Problem, ...]
+    loaded_at: datetime
+
+    def table_errors(self, tables: tuple[str, ...]) -> list[Problem]:
+        return [p for p in self.problems if p.severity == ERROR and (p.table in tables or p.table == "export")]
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _load(export_dir: str, fingerprint: str) -> LoadedExport:
+    # keyed by fingerprint: a new export gets a new engine; the previous one serves until it is ready
+    try:
+        engine = Engine(export_dir, memory_limit=config.duckdb_memory_limit(), threads=config.duckdb_threads())
+    except ExportError as exc:
+        return LoadedExport(export_dir, fingerprint, None, tuple(exc.problems), m.utc_now())
+    return LoadedExport(export_dir, engine.fingerprint, engine, tuple(engine.problems), m.utc_now())
+
+
+def export_dir() -> Path:
+    return config.data_dir()
+
+
+def load_export() -> LoadedExport:
+    directory = export_dir()
+    if "DASHBOARD_DATA_DIR" not in os.environ and directory == config.DEFAULT_DATA_DIR:
+        if demo.export_is_empty(directory):
+            with st.spinner("No export yet: generating the demo export (autumn 2013) in data/ …"):
+                demo.ensure_default_export(directory, lambda text: None)
+            st.toast("Generated the demo export in data/: the numbers shown are demo data.")
+    fingerprint = export_fingerprint(directory) if directory.is_dir() else "missing"
+    return _load(str(directory), fingerprint)
+
+
+@dataclass(frozen=True)
+class View:
+    """What one page shows: an export, an as-of time, the filters and the caller's scope."""
+    export: LoadedExport
+    as_of: datetime
+    latest: datetime
+    filters: m.Filters = field(default_factory=m.Filters)
+    scope: m.Scope = field(default_factory=m.Scope)
+
+    @property
+    def engine(self) -> Engine:
+        return self.export.engine
+
+    def at(self, as_of: datetime) -> "View":
+        return View(self.export, as_of, self.latest, self.filters, self.scope)
+
+    def narrowed(self, **changes: Any) -> "View":
+        f = self.filters
+        values = {"date_from": f.date_from, "date_to": f.date_to, "states": f.states, "issuers": f.issuers}
+        values.update(changes)
+        return View(self.export, self.as_of, self.latest, m.Filters(**values), self.scope)
+
+
+@st.cache_data(max_entries=2000, ttl=config.cache_ttl_seconds(), show_spinner=False)
+def _cached(name: str, fingerprint: str, as_of: datetime, filters: m.Filters, scope: m.Scope,
+            kwargs: tuple, _engine: Engine) -> Any:
+    return getattr(m, name)(m.Query(_engine, as_of, filters, scope), **dict(kwargs))
+
+
+def get(view: View, name: str, **kwargs: Any) -> Any:
+    if name not in ALLOWED:
+        raise KeyError(f"{name} is not a dashboard metric")
+    return _cached(name, view.export.fingerprint, view.as_of, view.filters, view.scope,
+                   tuple(sorted(kwargs.items())), view.engine)
+
+
+@st.cache_data(max_entries=20, ttl=config.cache_ttl_seconds(), show_spinner=False)
+def default_as_of(fingerprint: str, _engine: Engine) -> datetime:
+    return m.default_as_of(_engine)
+
+
+@st.cache_data(max_entries=20, ttl=config.cache_ttl_seconds(), show_spinner=False)
+def issuer_directory(fingerprint: str, _engine: Engine) -> list[dict[str, Any]]:
+    return m.issuer_directory(_engine)
+
+
+@st.cache_data(max_entries=20, ttl=60, show_spinner=False)
+def table_freshness(fingerprint: str, _engine: Engine) -> list[dict[str, Any]]:
+    return m.table_freshness(_engine)
+
+
+@st.cache_data(max_entries=20, ttl=60, show_spinner=False)
+def future_timestamps(fingerprint: str, _engine: Engine) -> list[dict[str, Any]]:
+    return m.future_timestamps(_engine)
+
+
+def issuer_names(view: View) -> dict[str, str]:
+    """issuer id -> display name ('Name (id)'; the id alone when issuers.csv does not list it)."""
+    return {r["issuer_id"]: (f"{r['issuer_name']} ({r['issuer_id']})" if r["issuer_name"] else r["issuer_id"])
+            for r in issuer_directory(view.export.fingerprint, view.engine)}

@@ -1,0 +1,107 @@
+"""Shared page furniture: the filters in force, export problems, empty states and CSV downloads."""
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any, Iterable
+
+import pandas as pd
+import streamlit as st
+
+from . import data
+from .definitions import DEFINITIONS, format_delta, format_value
+from .report import iso_utc
+
+ALL_TABLES = ("enrollments", "transactions_834", "payments", "issuers", "releases")
+
+
+def describe_filters(view: data.View) -> str:
+    f = view.filters
+    names = data.issuer_names(view)
+    parts = [f"as of **{iso_utc(view.as_of)}**" + (" (latest in the export)" if view.as_of == view.latest else
+                                                   " (replaying an earlier day)")]
+    if f.date_from or f.date_to:
+        parts.append(f"applications {f.date_from or '…'} to {f.date_to or '…'} (end excluded)")
+    parts.append("states: " + (", ".join(f.states) if f.states else "all"))
+    parts.append("issuers: " + (", ".join(names.get(i, i) for i in f.issuers) if f.issuers else "all"))
+    return " · ".join(parts)
+
+
+def filter_lines(view: data.View) -> list[str]:
+    """The filters in force, for the top of a downloaded file."""
+    f = view.filters
+    return [f"# as_of: {iso_utc(view.as_of)}", f"# export: {view.export.export_dir}",
+            f"# applications from: {f.date_from or 'any'}", f"# applications to (excluded): {f.date_to or 'any'}",
+            f"# states: {' '.join(f.states) if f.states else 'all'}",
+            f"# issuers: {' '.join(f.issuers) if f.issuers else 'all'}"]
+
+
+def header(view: data.View, title: str, question: str) -> None:
+    st.title(title)
+    st.caption(question)
+    st.markdown(describe_filters(view))
+
+
+def guard(export: data.LoadedExport, tables: Iterable[str] = ALL_TABLES) -> bool:
+    """Show the export problems a page's numbers depend on; False when the page cannot be drawn."""
+    if export.engine is None:
+        st.error("The export cannot be read: " + " ".join(str(p) for p in export.problems))
+        return False
+    problems = export.table_errors(tuple(tables))
+    if problems:
+        st.error("This page needs data the export does not provide correctly. Fix the export, or see "
+                 "**Data health** for every problem:\n\n" + "\n".join(f"- {p}" for p in problems))
+        return False
+    return True
+
+
+def empty(message: str = "No enrollments match these filters.") -> None:
+    st.info(message, icon=":material/filter_alt_off:")
+
+
+def csv_download(view: data.View, rows: list[dict[str, Any]], label: str, file_name: str, key: str) -> None:
+    frame = pd.DataFrame(rows)
+    buffer = io.StringIO()
+    buffer.write("\n".join(filter_lines(view)) + "\n")
+    frame.to_csv(buffer, index=False)
+    st.download_button(label, buffer.getvalue(), file_name=file_name, mime="text/csv", key=key,
+                       icon=":material/download:", disabled=frame.empty)
+
+
+def kpi(column, name: str, value: Any, previous: Any = None, *, series: list | None = None,
+        period: str = "week") -> None:
+    d = DEFINITIONS[name]
+    delta = None if previous is None or value is None else value - previous
+    column.metric(d.label, format_value(d.fmt, value), delta=format_delta(d.fmt, delta),
+                  delta_color="normal" if d.higher_is_better else "inverse", help=d.description,
+                  border=True, chart_data=series if series else None, chart_type="line",
+                  delta_description=f"vs a {period} earlier" if delta is not None else None)
+
+
+def day_end_series(rows: list[dict[str, Any]], key: str, days: int = 30) -> list:
+    return [r[key] for r in rows[-days:]]
+
+
+def named(view: data.View, rows: list[dict[str, Any]], key: str = "issuer_id") -> list[dict[str, Any]]:
+    names = data.issuer_names(view)
+    return [{**r, "name": names.get(r[key], r[key])} for r in rows]
+
+
+def stage_table(stages: list[dict[str, Any]]) -> pd.DataFrame:
+    from .theme import STAGE_LABELS
+    frame = pd.DataFrame(stages)
+    frame["stage"] = frame["stage"].map(STAGE_LABELS)
+    return frame.rename(columns={"stage": "Stage", "count": "Enrollments", "step_conversion": "Step conversion",
+                                 "overall_conversion": "Overall conversion", "drop_off": "Drop-off"})
+
+
+STAGE_TABLE_CONFIG = {
+    "Step conversion": st.column_config.NumberColumn(format="percent"),
+    "Overall conversion": st.column_config.NumberColumn(format="percent"),
+    "Enrollments": st.column_config.NumberColumn(format="localized"),
+    "Drop-off": st.column_config.NumberColumn(format="localized"),
+}
+
+
+def as_of_text(value: datetime) -> str:
+    return iso_utc(value) or ""
