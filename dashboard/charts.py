@@ -10,6 +10,9 @@ import plotly.graph_objects as go
 from . import theme as t
 
 
+MIN_SENT_FOR_SCALE = 20
+
+
 def _layout(fig: go.Figure, *, title: str | None = None, height: int = 360, dark: bool = False,
             y_title: str | None = None, percent: bool = False, legend: bool = True) -> go.Figure:
     fig.update_layout(
@@ -65,6 +68,10 @@ def error_rate_chart(daily: list[dict[str, Any]], releases: list[dict[str, Any]]
         ))
     _layout(fig, title=title, height=height, dark=dark, y_title="share of 834s sent that day", percent=True,
             legend=categories)
+    # days with a handful of 834s swing between 0% and 100%: scale the axis to the days with volume
+    busy = frame.loc[frame["sent"] >= MIN_SENT_FOR_SCALE, "rate"].dropna()
+    if not busy.empty:
+        fig.update_yaxes(range=[0, min(1.0, float(busy.max()) * 1.15)])
     return add_releases(fig, releases, dark=dark)
 
 
@@ -105,16 +112,18 @@ def backlog_aging_chart(backlog: list[dict[str, Any]], *, height: int = 360, dar
     return _layout(fig, height=height, dark=dark, y_title="enrollments")
 
 
-def backlog_by_stage_chart(backlog: list[dict[str, Any]], *, height: int = 360, dark: bool = False) -> go.Figure:
+def backlog_by_stage_chart(backlog: list[dict[str, Any]], *, height: int = 360, dark: bool = False,
+                           title: str | None = None) -> go.Figure:
     totals = {s: 0 for s in t.BACKLOG_LABELS}
     for row in backlog:
         totals[row["stage"]] += row["count"]
     fig = go.Figure(go.Bar(
         y=[t.BACKLOG_LABELS[s] for s in totals], x=list(totals.values()), orientation="h",
         marker_color=[t.BACKLOG_COLORS[s] for s in totals], text=[f"{v:,}" for v in totals.values()],
-        textposition="auto", hovertemplate="%{y}: %{x:,}<extra></extra>"))
+        textposition="outside", textangle=0, cliponaxis=False, hovertemplate="%{y}: %{x:,}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    _layout(fig, height=height, dark=dark, legend=False)
+    fig.update_xaxes(range=[0, max(totals.values() or [0]) * 1.2 or 1])
+    _layout(fig, height=height, dark=dark, legend=False, title=title)
     fig.update_layout(hovermode="closest")
     return fig
 

@@ -28,9 +28,10 @@ st.caption(f"{errors['sent']:,} outbound 834s sent, {errors['errored']:,} with a
            "(one 834 can have several).")
 
 st.subheader("Daily error rate")
-by_category = st.toggle("By category", value=True, key="by_category")
-window = st.number_input("Fix-impact window (days each side of a release)", min_value=1, max_value=60, value=7,
-                         key="window_days", bind="query-params")
+controls = st.columns([1, 1, 3])
+by_category = controls[0].toggle("By category", value=True, key="by_category")
+window = controls[1].number_input("Fix-impact window (days each side)", min_value=1, max_value=60, value=7,
+                                  key="window_days", bind="query-params")
 fixes = data.get(view, "fix_impact", window_days=int(window))
 st.plotly_chart(charts.error_rate_chart(daily, charts.release_rows(fixes), categories=by_category), key="daily")
 

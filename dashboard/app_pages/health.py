@@ -1,6 +1,4 @@
 """Data health and canaries: is the export complete, fresh and well-formed, and do test records come out the other end?"""
-from datetime import timedelta
-
 import pandas as pd
 import streamlit as st
 
@@ -39,10 +37,11 @@ for r in fresh:
     latest = r["latest_event_at"]
     age_hours = (now - latest).total_seconds() / 3600 if latest else None
     rows.append({"Table": r["table_name"], "Files": summary[r["table_name"]]["files"], "Rows": r["row_count"],
-                 "Latest event (UTC)": latest, "Hours old": age_hours,
+                 "Latest event (UTC)": latest, "Days old": age_hours / 24 if age_hours is not None else None,
                  "Fresh": "stale" if age_hours is None or age_hours > config.stale_after_hours() else "fresh"})
 st.dataframe(pd.DataFrame(rows), hide_index=True,
-             column_config={"Hours old": st.column_config.NumberColumn(format="%.0f")})
+             column_config={"Days old": st.column_config.NumberColumn(format="%.1f"),
+                            "Rows": st.column_config.NumberColumn(format="localized")})
 stale = [r["Table"] for r in rows if r["Fresh"] == "stale"]
 if stale:
     st.warning(f"Stale export: the newest event in {', '.join(stale)} is more than "

@@ -11,7 +11,8 @@ st.markdown("""
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] {display: none;}
   [data-testid="stApp"], [data-testid="stAppViewContainer"], [data-testid="stMain"] {background: #0e1117; color: #f2f2f2;}
   .block-container {padding-top: 1.2rem; max-width: 100%;}
-  .kiosk-asof {font-size: 2.2rem; color: #f2f2f2; margin: 0;}
+  .kiosk-asof {font-size: 2.4rem; color: #f2f2f2; margin: 0 0 0.6rem 0; line-height: 1.2;}
+  .kiosk-filters {font-size: 1.3rem; color: #b8c0cc;}
   .kiosk-asof b {color: #ffd166;}
   .kiosk-tile {background: #1b1f2a; border-radius: 12px; padding: 14px 22px; margin-bottom: 12px;}
   .kiosk-label {font-size: 1.6rem; color: #b8c0cc;}
@@ -28,7 +29,7 @@ def tile(column, label: str, value: str, delta: float | None, text: str, higher_
         tone = "good" if (delta > 0) == higher_is_better else "bad"
     column.markdown(f'<div class="kiosk-tile"><div class="kiosk-label">{label}</div>'
                     f'<div class="kiosk-value">{value}</div>'
-                    f'<div class="kiosk-delta {tone}">{text} since yesterday</div></div>', unsafe_allow_html=True)
+                    f'<div class="kiosk-delta {tone}">{text} vs yesterday</div></div>', unsafe_allow_html=True)
 
 
 @st.fragment(run_every=config.standup_refresh_seconds())
@@ -42,9 +43,9 @@ def screen() -> None:
     follow_latest = base.as_of == base.latest
     view = data.View(export, latest if follow_latest else base.as_of, latest, base.filters, base.scope)
     yesterday = view.at(view.as_of - timedelta(days=1))
-    st.markdown(f'<p class="kiosk-asof">Enrollment back end · data as of <b>{iso_utc(view.as_of)}</b> · '
-                f'{ui.describe_filters(view).split(" · ", 1)[1] if " · " in ui.describe_filters(view) else ""}</p>',
-                unsafe_allow_html=True)
+    in_force = ui.describe_filters(view).split(" · ", 1)[1].replace("*", "")
+    st.markdown(f'<div class="kiosk-asof">Enrollment back end · data as of <b>{iso_utc(view.as_of)}</b> '
+                f'<span class="kiosk-filters">· {in_force}</span></div>', unsafe_allow_html=True)
     funnel, funnel_y = data.get(view, "funnel"), data.get(yesterday, "funnel")
     errors, errors_y = data.get(view, "errors"), data.get(yesterday, "errors")
     never, never_y = data.get(view, "never_sent"), data.get(yesterday, "never_sent")
@@ -74,13 +75,12 @@ def screen() -> None:
         if daily:
             start = daily[0]["date"]
             releases = [r for r in charts.release_rows(fixes) if r["deployed_at"].date() >= start]
-            st.plotly_chart(charts.error_rate_chart(daily, releases, dark=True, height=520,
+            st.plotly_chart(charts.error_rate_chart(daily, releases, dark=True, height=600,
                                                     title="Daily 834 error rate, last 45 days"),
                             theme=None, key="kiosk_errors")
     with right:
-        fig = charts.backlog_by_stage_chart(backlog, dark=True, height=520)
-        fig.update_layout(title="Backlog by stage")
-        st.plotly_chart(fig, theme=None, key="kiosk_backlog")
+        st.plotly_chart(charts.backlog_by_stage_chart(backlog, dark=True, height=600, title="Backlog by stage"),
+                        theme=None, key="kiosk_backlog")
     st.caption(f"Refreshes every {config.standup_refresh_seconds() // 60} minutes; "
                f"export loaded {iso_utc(export.loaded_at.replace(microsecond=0))}.")
 
