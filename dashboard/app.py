@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import streamlit as st
@@ -52,9 +52,11 @@ def filters_sidebar(export: data.LoadedExport) -> data.View | None:
                                    placeholder="latest in the export",
                                    help="Replay what the dashboard showed at an earlier time. Empty: the latest "
                                         "event in the export.")
-        date_from = st.date_input("Applications from", value=None, key="from", bind="query-params")
+        # explicit bounds: Streamlit's default range ends ten years back, which would refuse 2013
+        bounds = dict(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31))
+        date_from = st.date_input("Applications from", value=None, key="from", bind="query-params", **bounds)
         date_to = st.date_input("Applications before", value=None, key="to", bind="query-params",
-                                help="The window's end is excluded.")
+                                help="The window's end is excluded.", **bounds)
         # states of issuers.csv and of the enrollments themselves (an unlisted issuer has no state)
         everything = data.View(export, latest, latest)
         states = sorted({r["state"] for r in directory if r["state"]} | set(data.get(everything, "funnel").by_state))

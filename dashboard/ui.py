@@ -42,8 +42,10 @@ def header(view: data.View, title: str, question: str) -> None:
     st.markdown(describe_filters(view))
 
 
-def guard(export: data.LoadedExport, tables: Iterable[str] = ALL_TABLES) -> bool:
+def guard(export: data.LoadedExport, tables: Iterable[str] = ALL_TABLES, *, title: str | None = None) -> bool:
     """Show the export problems a page's numbers depend on; False when the page cannot be drawn."""
+    if title and (export.engine is None or export.table_errors(tuple(tables))):
+        st.title(title)
     if export.engine is None:
         st.error("The export cannot be read: " + " ".join(str(p) for p in export.problems))
         return False

@@ -6,7 +6,7 @@ from dashboard import charts, data, ui
 from dashboard import theme as t
 
 view: data.View = st.session_state["view"]
-if not ui.guard(st.session_state["export"], ("enrollments", "transactions_834", "payments")):
+if not ui.guard(st.session_state["export"], ("enrollments", "transactions_834", "payments"), title="Backlog"):
     st.stop()
 ui.header(view, "Backlog", "Who is waiting at which back-end stage, for how long, and whose binder-payment "
                            "deadline is close or already missed?")

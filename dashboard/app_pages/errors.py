@@ -6,7 +6,7 @@ from dashboard import charts, data, ui
 from dashboard import theme as t
 
 view: data.View = st.session_state["view"]
-if not ui.guard(st.session_state["export"], ("enrollments", "transactions_834", "issuers", "releases")):
+if not ui.guard(st.session_state["export"], ("enrollments", "transactions_834", "issuers", "releases"), title="834 errors and fixes"):
     st.stop()
 ui.header(view, "834 errors and fixes", "How often does the 834 reach the issuer wrong, duplicated or not at all, "
                                         "and did each release change that?")

@@ -6,7 +6,7 @@ from dashboard import charts, data, metrics as m, ui
 from dashboard import theme as t
 
 view: data.View = st.session_state["view"]
-if not ui.guard(st.session_state["export"], ("enrollments", "transactions_834", "payments")):
+if not ui.guard(st.session_state["export"], ("enrollments", "transactions_834", "payments"), title="Funnel"):
     st.stop()
 ui.header(view, "Funnel", "Where do enrollments stop between application and effectuation, for which issuers "
                           "and states, and which enrollments dropped out at a stage?")

@@ -6,7 +6,7 @@ from dashboard import charts, data, ui
 from dashboard import theme as t
 
 view: data.View = st.session_state["view"]
-if not ui.guard(st.session_state["export"]):
+if not ui.guard(st.session_state["export"], title="Issuer view"):
     st.stop()
 names = data.issuer_names(view)
 directory = data.issuer_directory(view.export.fingerprint, view.engine)

@@ -7,7 +7,7 @@ from dashboard import charts, data, ui
 from dashboard import theme as t
 
 view: data.View = st.session_state["view"]
-if not ui.guard(st.session_state["export"]):
+if not ui.guard(st.session_state["export"], title="Overview"):
     st.stop()
 ui.header(view, "Overview", "Is the back end getting better, did the weekend fixes work, and how many people "
                             "think they are covered and are not?")

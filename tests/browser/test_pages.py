@@ -51,10 +51,11 @@ def test_page_renders_with_charts_and_no_error(browser, demo_server, path):
 
 
 def test_filters_live_in_the_url(browser, demo_server):
-    page = open_page(browser, f"{demo_server.url}/funnel?state=NC&as_of=2013-12-15T00:00:00")
+    page = open_page(browser, f"{demo_server.url}/funnel?state=NC&as_of=2013-12-15T00:00:00&from=2013-11-01")
     try:
         assert page.get_by_text("states: NC", exact=False).count() > 0
         assert page.get_by_text("2013-12-15T00:00:00Z", exact=False).count() > 0
+        assert page.get_by_text("applications 2013-11-01 to", exact=False).count() > 0
     finally:
         page.close()
 
