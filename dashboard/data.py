@@ -6,9 +6,11 @@ and the caller's scope are all part of every cache key.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +50,47 @@ def _load(export_dir: str, fingerprint: str) -> LoadedExport:
         engine = Engine(export_dir, memory_limit=config.duckdb_memory_limit(), threads=config.duckdb_threads())
     except ExportError as exc:
         return LoadedExport(export_dir, fingerprint, None, tuple(exc.problems), m.utc_now())
-    return LoadedExport(export_dir, engine.fingerprint, engine, tuple(engine.problems), m.utc_now())
+    loaded = LoadedExport(export_dir, engine.fingerprint, engine, tuple(engine.problems), m.utc_now())
+    thread = threading.Thread(target=_warm, args=(loaded,), name="warm-default-views", daemon=True)
+    _WARMERS.append(thread)
+    thread.start()
+    return loaded
+
+
+# What the pages compute for the unfiltered view at the latest time: computed once in the background
+# when an export loads, so that the first visitor of each page does not wait for it.
+_WARM = [("funnel", {}), ("errors", {}), ("never_sent", {}), ("backlog", {}), ("payment_deadline_risk", {}),
+         ("stage_counts_by_day", {}), ("errors_daily", {}), ("never_sent_trend", {}), ("backlog_trend", {}),
+         ("fix_impact", {}), ("errors_by_issuer", {}), ("time_to_convert", {}), ("conversion_by_week", {}),
+         ("canaries", {}), ("reconciliation", {}), ("fix_impact", {"window_days": 7}),
+         ("dropouts", {"stage": "paid", "limit": 200_000}), ("backlog_work_list", {"stages": None, "limit": 200_000}),
+         ("time_to_convert_histogram", {"stage_from": "plan_selected", "stage_to": "accepted_834"})]
+
+
+_STOP_WARMING = threading.Event()
+_WARMERS: list[threading.Thread] = []
+
+
+def _warm(loaded: LoadedExport) -> None:
+    try:
+        latest = default_as_of(loaded.fingerprint, loaded.engine)
+        issuer_directory(loaded.fingerprint, loaded.engine)
+        base = View(loaded, latest, latest)
+        for view in (base, base.at(latest - timedelta(days=7)), base.at(latest - timedelta(days=1))):
+            for name, kwargs in _WARM:
+                if _STOP_WARMING.is_set():
+                    return
+                get(view, name, **kwargs)
+    except Exception:  # warming is an optimisation: a failure here shows up, with its message, on the page
+        pass
+
+
+@atexit.register
+def _stop_warming() -> None:
+    # a thread killed inside DuckDB at interpreter exit aborts the process: let it finish its query
+    _STOP_WARMING.set()
+    for thread in _WARMERS:
+        thread.join(timeout=60)
 
 
 def export_dir() -> Path:

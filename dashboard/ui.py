@@ -62,12 +62,15 @@ def empty(message: str = "No enrollments match these filters.") -> None:
 
 
 def csv_download(view: data.View, rows: list[dict[str, Any]], label: str, file_name: str, key: str) -> None:
-    frame = pd.DataFrame(rows)
-    buffer = io.StringIO()
-    buffer.write("\n".join(filter_lines(view)) + "\n")
-    frame.to_csv(buffer, index=False)
-    st.download_button(label, buffer.getvalue(), file_name=file_name, mime="text/csv", key=key,
-                       icon=":material/download:", disabled=frame.empty)
+    """A CSV of `rows` with the filters in force written at its top, built only when clicked."""
+    def build() -> str:
+        buffer = io.StringIO()
+        buffer.write("\n".join(filter_lines(view)) + "\n")
+        pd.DataFrame(rows).to_csv(buffer, index=False)
+        return buffer.getvalue()
+
+    st.download_button(label, build, file_name=file_name, mime="text/csv", key=key, on_click="ignore",
+                       icon=":material/download:", disabled=not rows)
 
 
 def kpi(column, name: str, value: Any, previous: Any = None, *, series: list | None = None,
