@@ -13,6 +13,8 @@ st.caption("Is the export complete, fresh and well-formed, and do the canary tes
 st.markdown(f"Export directory: `{export.export_dir}` · fingerprint `{export.fingerprint}` · loaded "
             f"{iso_utc(export.loaded_at.replace(microsecond=0))}")
 
+if view is not None:
+    st.markdown(ui.describe_filters(view) + " (the filters apply to the canaries; the checks cover the whole export)")
 errors = [p for p in export.problems if p.severity == "error"]
 warnings = [p for p in export.problems if p.severity == "warning"]
 if errors:
