@@ -6,15 +6,10 @@
 -- params: $as_of timestamp, $date_from timestamp, $date_to timestamp, $states varchar[], $issuers varchar[]
 WITH cohort AS (
     SELECT m.*, s.first_sent_at
-    FROM enrollment_milestones AS m
+    FROM milestone_cohort($as_of::TIMESTAMP, $date_from::TIMESTAMP, $date_to::TIMESTAMP,
+                          $states::VARCHAR[], $issuers::VARCHAR[]) AS m
     LEFT JOIN (SELECT enrollment_id, min(known_at) AS first_sent_at FROM stage_events WHERE stage = 3
                GROUP BY enrollment_id) AS s ON s.enrollment_id = m.enrollment_id
-    WHERE NOT m.is_test
-      AND m.application_submitted_at <= $as_of::TIMESTAMP
-      AND ($date_from::TIMESTAMP IS NULL OR m.application_submitted_at >= $date_from::TIMESTAMP)
-      AND ($date_to::TIMESTAMP IS NULL OR m.application_submitted_at < $date_to::TIMESTAMP)
-      AND ($states::VARCHAR[] IS NULL OR list_contains($states::VARCHAR[], m.state))
-      AND ($issuers::VARCHAR[] IS NULL OR list_contains($issuers::VARCHAR[], m.issuer_id))
 ),
 
 interval AS (

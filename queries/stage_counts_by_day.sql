@@ -6,13 +6,8 @@
 -- params: $as_of timestamp, $date_from timestamp, $date_to timestamp, $states varchar[], $issuers varchar[]
 WITH cohort AS (
     SELECT *
-    FROM enrollment_milestones
-    WHERE NOT is_test
-      AND application_submitted_at <= $as_of::TIMESTAMP
-      AND ($date_from::TIMESTAMP IS NULL OR application_submitted_at >= $date_from::TIMESTAMP)
-      AND ($date_to::TIMESTAMP IS NULL OR application_submitted_at < $date_to::TIMESTAMP)
-      AND ($states::VARCHAR[] IS NULL OR list_contains($states::VARCHAR[], state))
-      AND ($issuers::VARCHAR[] IS NULL OR list_contains($issuers::VARCHAR[], issuer_id))
+    FROM milestone_cohort($as_of::TIMESTAMP, $date_from::TIMESTAMP, $date_to::TIMESTAMP,
+                          $states::VARCHAR[], $issuers::VARCHAR[])
 ),
 
 reached AS (
