@@ -27,8 +27,27 @@ class NamedQuery:
 
 
 def _strip_literals_and_comments(sql: str) -> str:
-    sql = re.sub(r"'(?:[^']|'')*'", "''", sql)
-    return re.sub(r"--[^\n]*", "", sql)
+    """The SQL without its string literals and -- comments (either may hold the other's marks)."""
+    out, i, n = [], 0, len(sql)
+    while i < n:
+        if sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end
+        elif sql[i] == "'":
+            i += 1
+            while i < n:
+                if sql[i] == "'" and sql.startswith("''", i):
+                    i += 2
+                elif sql[i] == "'":
+                    i += 1
+                    break
+                else:
+                    i += 1
+            out.append("''")
+        else:
+            out.append(sql[i])
+            i += 1
+    return "".join(out)
 
 
 def parse_query(path: Path) -> NamedQuery:

@@ -101,7 +101,8 @@ def column_expression(column: c.Column, t: pa.DataType) -> tuple[str | None, boo
         if kind == c.TIMESTAMP:
             return f"timezone('UTC', try_cast({col} AS TIMESTAMPTZ))", True, None
         if kind == c.MONEY:
-            return f"CAST(round_even(try_cast({col} AS DECIMAL(18,4)) * 100, 0) AS BIGINT)", True, None
+            # parse exactly (18 places) and round once, to whole cents
+            return f"CAST(round_even(try_cast({col} AS DECIMAL(38,18)) * 100, 0) AS BIGINT)", True, None
         return f"try_cast({col} AS {target})", True, None
     if pa.types.is_integer(t):
         if kind == c.ID:

@@ -47,7 +47,9 @@ issuer_only AS (
     WHERE direction = 'inbound'
       AND sent_at <= $as_of::TIMESTAMP
       AND NOT is_test_record
-      AND (enrollment_id IS NULL OR NOT is_enrollment_known OR enrollment_cancelled_at < sent_at)
+      -- another issuer's known enrollment is never issuer-only, cancelled or not (metrics.md)
+      AND (enrollment_id IS NULL OR NOT is_enrollment_known
+           OR (enrollment_issuer_id = issuer_id AND enrollment_cancelled_at < sent_at))
       AND ($states::VARCHAR[] IS NULL OR coalesce(list_contains($states::VARCHAR[], issuer_state), false))
       AND ($issuers::VARCHAR[] IS NULL OR list_contains($issuers::VARCHAR[], issuer_id))
 ),

@@ -345,7 +345,8 @@ class Reference:
             if t["direction"] != "inbound" or t["sent_at"] > T or not self.tx_in_filters(t, f):
                 continue
             e = self.enr.get(t["enrollment_id"]) if t["enrollment_id"] is not None else None
-            if e is None or (e["cancelled_at"] is not None and e["cancelled_at"] < t["sent_at"]):
+            if e is None or (e["issuer_id"] == t["issuer_id"] and e["cancelled_at"] is not None
+                             and e["cancelled_at"] < t["sent_at"]):
                 rows.setdefault(t["issuer_id"], dict(matched=0, field_mismatch=0, exchange_only=0,
                                                      issuer_only=0))["issuer_only"] += 1
         return [{"issuer_id": k, **v} for k, v in sorted(rows.items())]

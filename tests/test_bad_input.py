@@ -237,3 +237,14 @@ def test_issuer_missing_from_issuers_csv_is_a_warning(good):
 def test_bad_flags_exit_2(good, flags, needle):
     done = run_report("--data", str(good), *flags)
     assert done.returncode == 2 and needle in done.stderr and "Traceback" not in done.stderr
+
+
+def test_money_as_text_is_rounded_once_to_whole_cents(good):
+    schema = pa.schema([pa.field("total_premium", pa.string()) if f.name == "total_premium" else f
+                        for f in SCHEMAS["enrollments"]])
+    write_table(good / "enrollments" / "part-0.parquet", "enrollments",
+                [enrollment("E1", total_premium="400.014999"), enrollment("E2", total_premium="1.235")], schema=schema)
+    engine = Engine(good)
+    assert not engine.errors
+    cents = dict(engine._con.execute("SELECT enrollment_id, total_premium_cents FROM enrollments").fetchall())
+    assert cents == {"E1": 40001, "E2": 124}  # 40001.4999 -> 40001; 123.5 -> 124 (ties to even)

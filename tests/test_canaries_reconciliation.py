@@ -79,3 +79,13 @@ def test_issuer_only_needs_the_cancellation_strictly_before_the_834(export):
                                   effectuation("F2", "E2", "2013-11-05 09:00")])
     [row] = m.reconciliation(query(engine, "2013-12-01 00:00"))
     assert row["issuer_only"] == 1  # only F2: E1 was cancelled at the very moment F1 was sent
+
+
+def test_another_issuers_cancelled_enrollment_is_not_issuer_only(export):
+    engine = export(enrollments=[enrollment("E1", cancelled_at=ts("2013-11-05 00:00"))],
+                    transactions=[effectuation("F1", "E1", "2013-11-10 09:00", issuer_id="20002"),
+                                  effectuation("F2", "E1", "2013-11-10 09:00")],
+                    issuers=[["10001", "A", "NC"], ["20002", "B", "TX"]])
+    rows = m.reconciliation(query(engine, "2013-12-01 00:00"))
+    # F2 comes from E1's own issuer after the cancellation: issuer-only; F1 is 20002's, for 10001's enrollment
+    assert rows == [{"issuer_id": "10001", "matched": 0, "field_mismatch": 0, "exchange_only": 0, "issuer_only": 1}]

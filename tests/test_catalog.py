@@ -51,6 +51,10 @@ def test_a_parameter_in_a_string_literal_is_not_a_parameter(tmp_path):
     path = tmp_path / "literal.sql"
     path.write_text("-- name: literal\n-- One row.\n-- params: none\nSELECT '$not_a_param' AS text\n")
     assert parse_query(path).params == ()
+    # an apostrophe in a comment does not hide the parameters after it; '--' in a literal is no comment
+    path.write_text("-- name: literal\n-- One row.\n-- params: $a integer, $b integer\n"
+                    "SELECT $a -- the issuer's own\n, '--' AS dashes, $b\n")
+    assert parse_query(path).params == ("a", "b")
 
 
 def test_engine_refuses_wrong_parameters(tmp_path):
