@@ -10,6 +10,7 @@ import streamlit as st
 if __package__ in (None, ""):  # `streamlit run dashboard/app.py` runs this file as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dashboard import access as acc  # noqa: E402
 from dashboard import data  # noqa: E402
 from dashboard import metrics as m  # noqa: E402
 
@@ -37,13 +38,35 @@ def parse_as_of(text: str) -> datetime | None:
     return value
 
 
-def filters_sidebar(export: data.LoadedExport) -> data.View | None:
+def auth_configured() -> bool:
+    """OIDC login configured in secrets.toml, or a trusted proxy header mapped into st.user."""
+    try:
+        if "auth" in st.secrets:
+            return True
+    except Exception:  # no secrets.toml at all
+        pass
+    return bool(st.get_option("server.trustedUserHeaders"))
+
+
+def current_access() -> acc.Access:
+    try:
+        roles = acc.load_roles()
+    except acc.RolesError as exc:
+        st.error(f"The roles file cannot be used, so nobody is let in until it is fixed: {exc}")
+        st.stop()
+    user = st.user.to_dict()
+    signed_in = bool(user.get("is_logged_in")) or bool(user.get("email")) or bool(user.get("groups"))
+    return acc.resolve(user if signed_in else None, roles, auth_configured=auth_configured())
+
+
+def filters_sidebar(export: data.LoadedExport, access: acc.Access) -> data.View | None:
     """The filters every page shares. Each widget is bound to a URL query parameter."""
     if export.engine is None:
         return None
     engine = export.engine
     latest = data.default_as_of(export.fingerprint, engine)
-    directory = data.issuer_directory(export.fingerprint, engine)
+    # only issuers in the caller's scope ever reach a list, a filter option or a label
+    directory = data.scoped_directory(export, access.scope)
     names = {r["issuer_id"]: (f"{r['issuer_name']} ({r['issuer_id']})" if r["issuer_name"] else r["issuer_id"])
              for r in directory}
     with st.sidebar:
@@ -58,7 +81,7 @@ def filters_sidebar(export: data.LoadedExport) -> data.View | None:
         date_to = st.date_input("Applications before", value=None, key="to", bind="query-params",
                                 help="The window's end is excluded.", **bounds)
         # states of issuers.csv and of the enrollments themselves (an unlisted issuer has no state)
-        everything = data.View(export, latest, latest)
+        everything = data.View(export, latest, latest, scope=access.scope)
         states = sorted({r["state"] for r in directory if r["state"]} | set(data.get(everything, "funnel").by_state))
         chosen_states = st.multiselect("States", states, key="state", bind="query-params", placeholder="All states")
         issuer_options = [r["issuer_id"] for r in directory
@@ -77,12 +100,28 @@ def filters_sidebar(export: data.LoadedExport) -> data.View | None:
     except m.FilterError as exc:
         st.sidebar.error(f"{exc}; the date window is ignored.")
         filters = m.Filters(None, None, tuple(chosen_states) or None, tuple(chosen_issuers) or None)
-    return data.View(export, as_of, latest, filters)
+    return data.View(export, as_of, latest, filters, access.scope)
 
 
+access = current_access()
+if not access.allowed:
+    st.title("Enrollment back-end operations")
+    if access.reason == "not signed in" and "auth" in (st.secrets if auth_configured() else {}):
+        st.info("Sign in to see the dashboard.")
+        st.button("Sign in", on_click=st.login, icon=":material/login:")
+    else:
+        st.error(f"You have no access to this dashboard ({access.reason}). Ask the operations team to add "
+                 "you to the roles file.")
+    st.stop()
+if access.demo_mode:
+    st.warning("Demo mode: no sign-in is configured, so everyone sees every issuer. Configure OIDC or a trusted "
+               "proxy header and set DASHBOARD_DEMO_MODE=0 for production (README, Security).",
+               icon=":material/lock_open:")
 export = data.load_export()
-page = st.navigation(PAGES, position="sidebar")
-view = filters_sidebar(export)
+pages = [p for p in PAGES if access.may_see_page(p.url_path or "overview")]
+page = st.navigation(pages, position="sidebar")
+view = filters_sidebar(export, access)
 st.session_state["view"] = view
 st.session_state["export"] = export
+st.session_state["access"] = access
 page.run()

@@ -8,7 +8,7 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from . import config, demo
+from . import access, config, demo
 from . import metrics as m
 from .engine import Engine
 from .problems import ExportError
@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="HIOS issuer id(s)")
     report.add_argument("--window-days", type=positive_int, default=m.DEFAULT_WINDOW_DAYS,
                         help="fix-impact window in days on each side of a release (default 7)")
+    report.add_argument("--as-user", default=None, metavar="EMAIL",
+                        help="compute as this user sees it: the roles file's scope applies before any filter")
     generate = commands.add_parser("generate", help="write a demo export shaped like autumn 2013")
     generate.add_argument("--out", type=Path, default=None,
                           help=f"export directory to write (default: $DASHBOARD_DATA_DIR or {config.DEFAULT_DATA_DIR})")
@@ -99,6 +101,22 @@ def resolve_data_dir(named: Path | None) -> Path:
     return default
 
 
+def scope_for(email: str | None) -> m.Scope:
+    """The scope of --as-user from the roles file; without --as-user, every issuer."""
+    if email is None:
+        return m.Scope()
+    try:
+        roles = access.load_roles()
+    except access.RolesError as exc:
+        raise BadInput(str(exc)) from None
+    granted = access.resolve({"email": email}, roles, auth_configured=True)
+    if not granted.allowed:
+        raise BadInput(f"--as-user {email}: no access ({granted.reason}); roles file {access.roles_path()}")
+    if not granted.may_see_records:
+        raise BadInput(f"--as-user {email}: the {granted.role} role sees the stand-up screen only, not the report")
+    return granted.scope
+
+
 def run_report(args: argparse.Namespace) -> int:
     data_dir = resolve_data_dir(args.data)
     try:
@@ -122,7 +140,7 @@ def run_report(args: argparse.Namespace) -> int:
               f"timestamps later than now (latest {row['latest']}); the default as-of time ignores them.",
               file=sys.stderr)
     as_of = args.as_of or m.default_as_of(engine)
-    query = m.Query(engine, as_of, filters)
+    query = m.Query(engine, as_of, filters, scope_for(args.as_user))
     json.dump(build_report(query, args.window_days), sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -164,7 +164,13 @@ def future_timestamps(fingerprint: str, _engine: Engine) -> list[dict[str, Any]]
     return m.future_timestamps(_engine)
 
 
+def scoped_directory(export: LoadedExport, scope: m.Scope) -> list[dict[str, Any]]:
+    """The issuer directory as the caller may see it: only issuers in scope."""
+    rows = issuer_directory(export.fingerprint, export.engine)
+    return rows if scope.issuers is None else [r for r in rows if r["issuer_id"] in scope.issuers]
+
+
 def issuer_names(view: View) -> dict[str, str]:
-    """issuer id -> display name ('Name (id)'; the id alone when issuers.csv does not list it)."""
+    """issuer id -> display name ('Name (id)'; the id alone when issuers.csv does not list it), in scope."""
     return {r["issuer_id"]: (f"{r['issuer_name']} ({r['issuer_id']})" if r["issuer_name"] else r["issuer_id"])
-            for r in issuer_directory(view.export.fingerprint, view.engine)}
+            for r in scoped_directory(view.export, view.scope)}

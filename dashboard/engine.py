@@ -282,7 +282,8 @@ class Engine:
                 WARNING, "issuers",
                 f"issuer {issuer_id!r} appears in {', '.join(sources)} but not in issuers.csv; "
                 "it is counted and shown by its id, and has no state",
-                file=display_path(self.export_dir / "issuers.csv", self.export_dir), column="issuer_id"))
+                file=display_path(self.export_dir / "issuers.csv", self.export_dir), column="issuer_id",
+                issuer_id=issuer_id))
 
     def table_summary(self) -> list[dict[str, Any]]:
         """Per parquet table: usable files and rows (for the data-health view)."""

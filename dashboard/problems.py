@@ -15,6 +15,7 @@ class Problem:
     file: str | None = None  # path as the user would find it
     column: str | None = None
     rows: int | None = None  # how many rows are affected, when that is known
+    issuer_id: str | None = None  # when the problem is about one issuer: shown only to callers who see it
 
     def __str__(self) -> str:
         where = [f"table {self.table}"]

@@ -29,6 +29,7 @@ def app(export_dir, monkeypatch):
 
     def run(page: str = "overview", **params) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=120)
+        at.user = {}  # nobody signed in and no authentication configured: the open demo mode
         for key, value in params.items():
             at.query_params[key] = value
         if page != "overview":
@@ -44,9 +45,10 @@ def metrics_of(at: AppTest) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_every_page_runs_without_error(app, page):
+def test_every_page_runs_without_error_and_shows_the_demo_banner(app, page):
     at = app(page)
     assert not at.error, [e.value for e in at.error]
+    assert any("Demo mode" in w.value for w in at.warning)
 
 
 VIEWS = [
@@ -120,10 +122,12 @@ def test_a_broken_export_is_named_and_the_health_page_still_works(tmp_path, monk
     shutil.rmtree(root / "payments")
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(root))
     at = AppTest.from_file(APP, default_timeout=120)
+    at.user = {}
     at.switch_page("app_pages/funnel.py")
     at.run()
     assert not at.exception and any("table payments" in e.value for e in at.error)
     at = AppTest.from_file(APP, default_timeout=120)
+    at.user = {}
     at.switch_page("app_pages/health.py")
     at.run()
     assert not at.exception
@@ -133,5 +137,6 @@ def test_a_broken_export_is_named_and_the_health_page_still_works(tmp_path, monk
 def test_a_missing_export_directory_is_a_message(tmp_path, monkeypatch):
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(tmp_path / "nowhere"))
     at = AppTest.from_file(APP, default_timeout=60)
+    at.user = {}
     at.run()
     assert not at.exception and any("does not exist" in e.value for e in at.error)

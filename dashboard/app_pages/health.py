@@ -15,16 +15,20 @@ st.markdown(f"Export directory: `{export.export_dir}` · fingerprint `{export.fi
 
 if view is not None:
     st.markdown(ui.describe_filters(view) + " (the filters apply to the canaries; the checks cover the whole export)")
-errors = [p for p in export.problems if p.severity == "error"]
-warnings = [p for p in export.problems if p.severity == "warning"]
+scope = view.scope if view else None
+# a problem about one issuer is that issuer's data: shown only to callers who may see it
+problems = [p for p in export.problems
+            if p.issuer_id is None or scope is None or scope.issuers is None or p.issuer_id in scope.issuers]
+errors = [p for p in problems if p.severity == "error"]
+warnings = [p for p in problems if p.severity == "warning"]
 if errors:
     st.error(f"{len(errors)} problem(s) make parts of the dashboard unavailable until the export is fixed.")
 elif warnings:
     st.warning(f"No blocking problem; {len(warnings)} warning(s) below.")
 else:
     st.success("The export passes every check of the data contract.")
-if export.problems:
-    st.dataframe(pd.DataFrame([p.as_dict() for p in export.problems]), hide_index=True,
+if problems:
+    st.dataframe(pd.DataFrame([p.as_dict() for p in problems]), hide_index=True,
                  column_order=["severity", "table", "file", "column", "rows", "message"])
 
 if export.engine is None:
@@ -52,7 +56,7 @@ for r in data.future_timestamps(export.fingerprint, export.engine):
     st.warning(f"Table {r['table_name']}, column {r['column_name']}: {r['row_count']:,} row(s) carry timestamps later "
                f"than now (latest {iso_utc(r['latest'])}); the default as-of time ignores them.")
 
-directory = data.issuer_directory(export.fingerprint, export.engine)
+directory = data.scoped_directory(export, view.scope) if view else []
 missing = [r["issuer_id"] for r in directory if not r["listed"]]
 st.subheader("Issuers missing from issuers.csv")
 if missing:

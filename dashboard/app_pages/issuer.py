@@ -9,7 +9,7 @@ view: data.View = st.session_state["view"]
 if not ui.guard(st.session_state["export"], title="Issuer view"):
     st.stop()
 names = data.issuer_names(view)
-directory = data.issuer_directory(view.export.fingerprint, view.engine)
+directory = data.scoped_directory(view.export, view.scope)
 options = [r["issuer_id"] for r in directory
            if (not view.filters.states or r["state"] in view.filters.states)
            and (not view.filters.issuers or r["issuer_id"] in view.filters.issuers)]
