@@ -46,14 +46,15 @@ def browser():
 
 
 class Server:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, extra_env: dict | None = None, extra_args: list | None = None):
         self.port = _free_port()
-        env = dict(os.environ, DASHBOARD_DATA_DIR=str(data_dir), DASHBOARD_STANDUP_REFRESH_SECONDS="600")
+        env = dict(os.environ, DASHBOARD_DATA_DIR=str(data_dir), DASHBOARD_STANDUP_REFRESH_SECONDS="600",
+                   **(extra_env or {}))
         self.log = open(data_dir.parent / f"streamlit-{self.port}.log", "w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"),
              "--server.port", str(self.port), "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
+             "--browser.gatherUsageStats", "false", *(extra_args or [])],
             cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:

@@ -1,0 +1,89 @@
+"""Twenty sessions at once, different users and scopes, on one export: each sees its own numbers.
+
+Identity comes through a trusted proxy header (server.trustedUserHeaders), as it would behind a
+reverse proxy; the twenty browser pages are opened together, not one after another.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dashboard import demo
+from dashboard import metrics as m
+from dashboard.engine import Engine
+from tests.browser.conftest import Server
+
+HEADER = "X-Test-Email"
+
+
+@pytest.fixture(scope="module")
+def crowd(tmp_path_factory):
+    root = tmp_path_factory.mktemp("crowd")
+    export = root / "export"
+    demo.generate(export, 8000, progress=False)
+    engine = Engine(export)
+    directory = m.issuer_directory(engine)
+    by_size = sorted(m.funnel(m.Query(engine, m.default_as_of(engine))).by_issuer.items(),
+                     key=lambda kv: -kv[1][0]["count"])
+    users = []
+    lines = []
+    for i, (issuer, _) in enumerate(by_size[:15]):
+        email = f"am{i}@issuer.example"
+        users.append((email, (issuer,)))
+        lines.append(f'[[users]]\nemail = "{email}"\nrole = "account_manager"\nissuers = ["{issuer}"]\n')
+    for i in range(5):
+        email = f"lead{i}@cms.example"
+        users.append((email, None))
+        lines.append(f'[[users]]\nemail = "{email}"\nrole = "leadership"\n')
+    roles = root / "roles.toml"
+    roles.write_text("\n".join(lines))
+    latest = m.default_as_of(engine)
+    expected = {email: m.funnel(m.Query(engine, latest, scope=m.Scope(issuers=scope))).total[0]["count"]
+                for email, scope in users}
+    names = {r["issuer_id"]: r["issuer_name"] for r in directory}
+    server = Server(export, extra_env={"DASHBOARD_ROLES_FILE": str(roles), "DASHBOARD_DEMO_MODE": "0"},
+                    extra_args=["--server.trustedUserHeaders", json.dumps({HEADER: "email"})])
+    yield server, users, expected, names
+    server.stop()
+
+
+def test_twenty_sessions_at_once_each_correct_and_scoped(browser, crowd):
+    server, users, expected, names = crowd
+    contexts, pages = [], []
+    for email, _ in users:
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, extra_http_headers={HEADER: email})
+        page = context.new_page()
+        page.goto(server.url + "/", wait_until="commit", timeout=120_000)  # all twenty start before any is read
+        contexts.append(context)
+        pages.append(page)
+    try:
+        done = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+        for (email, scope), page in zip(users, pages):
+            page.wait_for_selector('[data-testid="stMetricValue"]', timeout=180_000)
+            page.wait_for_selector(done, timeout=180_000)
+            assert page.locator('[data-testid="stException"]').count() == 0, email
+            applications = page.locator('[data-testid="stMetric"]').filter(has_text="Applications")
+            shown = applications.locator('[data-testid="stMetricValue"]').first.inner_text()
+            assert shown == f"{expected[email]:,}", email
+            text = page.locator("body").inner_text()
+            assert "Demo mode" not in text
+            if scope:
+                others = [n for i, n in names.items() if i not in scope and n]
+                assert not [n for n in others if n in text], email
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_an_unknown_user_behind_the_proxy_is_denied(browser, crowd):
+    server, _, _, _ = crowd
+    context = browser.new_context(extra_http_headers={HEADER: "stranger@example.org"})
+    page = context.new_page()
+    try:
+        page.goto(server.url + "/", timeout=120_000)
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=120_000)
+        assert page.get_by_text("no access", exact=False).count() > 0
+        assert page.locator('[data-testid="stMetric"]').count() == 0
+    finally:
+        context.close()
