@@ -82,7 +82,8 @@ def filters_sidebar(export: data.LoadedExport, access: acc.Access) -> data.View 
                                 help="The window's end is excluded.", **bounds)
         # states of issuers.csv and of the enrollments themselves (an unlisted issuer has no state)
         everything = data.View(export, latest, latest, scope=access.scope)
-        states = sorted({r["state"] for r in directory if r["state"]} | set(data.get(everything, "funnel").by_state))
+        states = sorted({r["state"] for r in directory if r["state"]} |
+                        {s for s in data.get(everything, "funnel").by_state if s})
         chosen_states = st.multiselect("States", states, key="state", bind="query-params", placeholder="All states")
         issuer_options = [r["issuer_id"] for r in directory
                           if not chosen_states or r["state"] in chosen_states or r["state"] is None]

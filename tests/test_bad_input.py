@@ -248,3 +248,15 @@ def test_money_as_text_is_rounded_once_to_whole_cents(good):
     assert not engine.errors
     cents = dict(engine._con.execute("SELECT enrollment_id, total_premium_cents FROM enrollments").fetchall())
     assert cents == {"E1": 40001, "E2": 124}  # 40001.4999 -> 40001; 123.5 -> 124 (ties to even)
+
+
+def test_an_export_replaced_while_it_is_read_is_read_again(good, monkeypatch):
+    from dashboard import engine as engine_module
+    values = iter(["old", "new", "new", "new"])
+    monkeypatch.setattr(engine_module, "export_fingerprint", lambda _: next(values))
+    engine = Engine(good)
+    assert not engine.errors and engine.fingerprint == "new"  # the first read saw a change and was redone
+    counter = iter(range(100))
+    monkeypatch.setattr(engine_module, "export_fingerprint", lambda _: str(next(counter)))
+    problem, _ = only_error(good)
+    assert "kept changing" in problem.message

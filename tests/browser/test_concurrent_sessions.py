@@ -87,3 +87,27 @@ def test_an_unknown_user_behind_the_proxy_is_denied(browser, crowd):
         assert page.locator('[data-testid="stMetric"]').count() == 0
     finally:
         context.close()
+
+
+def test_an_account_managers_downloads_hold_only_their_issuer(browser, crowd):
+    server, users, _, names = crowd
+    email, scope = users[0]
+    context = browser.new_context(viewport={"width": 1400, "height": 1200}, extra_http_headers={HEADER: email},
+                                  accept_downloads=True)
+    page = context.new_page()
+    try:
+        for path in ("backlog", "funnel"):
+            page.goto(f"{server.url}/{path}", timeout=120_000)
+            page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=180_000)
+            button = page.locator('[data-testid="stDownloadButton"] button:not([disabled])').first
+            with page.expect_download(timeout=60_000) as download:
+                button.click()
+            content = open(download.value.path(), encoding="utf-8").read()
+            assert content.startswith("# as_of:")
+            rows = [line.split(",") for line in content.splitlines() if not line.startswith("#")]
+            header, body = rows[0], rows[1:]
+            assert body and {row[header.index("issuer_id")] for row in body} == set(scope)
+            assert not [n for i, n in names.items() if i not in scope and n and n in content]
+            assert "subscriber" not in content
+    finally:
+        context.close()
