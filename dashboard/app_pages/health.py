@@ -45,7 +45,11 @@ for r in fresh:
     rows.append({"Table": r["table_name"], "Files": summary[r["table_name"]]["files"], "Rows": r["row_count"],
                  "Latest event (UTC)": latest, "Days old": age_hours / 24 if age_hours is not None else None,
                  "Fresh": "stale" if age_hours is None or age_hours > config.stale_after_hours() else "fresh"})
-st.dataframe(pd.DataFrame(rows), hide_index=True,
+table = pd.DataFrame(rows)
+if scope is not None and scope.issuers is not None:
+    # whole-export sizes count every issuer's records: not for a caller who sees only some issuers
+    table = table.drop(columns=["Files", "Rows"])
+st.dataframe(table, hide_index=True,
              column_config={"Days old": st.column_config.NumberColumn(format="%.1f"),
                             "Rows": st.column_config.NumberColumn(format="localized")})
 stale = [r["Table"] for r in rows if r["Fresh"] == "stale"]
