@@ -1,7 +1,6 @@
 """Backlog stages, age buckets, payment deadlines and the one-pass backlog trend."""
 from datetime import date, datetime, timedelta
 
-from conftest import query
 from dashboard import metrics as m
 from exportkit import accepted, effectuation, enrollment, outbound, payment
 

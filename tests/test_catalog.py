@@ -1,6 +1,5 @@
 """The query catalogue: every .sql file has its header, declares what it binds, and compiles."""
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 

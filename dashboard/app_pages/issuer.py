@@ -3,7 +3,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data, ui
-from dashboard import theme as t
 
 view: data.View = st.session_state["view"]
 if not ui.guard(st.session_state["export"], title="Issuer view"):
