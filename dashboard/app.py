@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import streamlit as st
@@ -29,13 +29,6 @@ PAGES = [
     st.Page(PAGES_DIR / "health.py", title="Data health and canaries", icon=":material/health_and_safety:",
             url_path="health"),
 ]
-
-
-def parse_as_of(text: str) -> datetime | None:
-    value = datetime.fromisoformat(text.strip().replace(" ", "T"))
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value
 
 
 def auth_configured() -> bool:
@@ -93,7 +86,7 @@ def filters_sidebar(export: data.LoadedExport, access: acc.Access) -> data.View 
     as_of = latest
     if as_of_text:
         try:
-            as_of = parse_as_of(as_of_text)
+            as_of = m.parse_as_of(as_of_text)
         except ValueError:
             st.sidebar.error(f"'{as_of_text}' is not an ISO 8601 time; showing the latest data instead.")
     try:

@@ -5,7 +5,7 @@ import argparse
 import json
 import os
 import sys
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 from . import access, config, demo
@@ -24,12 +24,9 @@ class BadInput(Exception):
 def parse_timestamp(text: str) -> datetime:
     """ISO 8601; UTC when no offset is given; a bare date means 00:00:00 UTC of that date."""
     try:
-        value = datetime.fromisoformat(text.strip())
+        return m.parse_as_of(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--as-of {text!r} is not an ISO 8601 timestamp or date") from None
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value
 
 
 def parse_date(text: str) -> date:

@@ -60,6 +60,17 @@ def _midnight(day: date | None) -> datetime | None:
     return None if day is None else datetime(day.year, day.month, day.day)
 
 
+def parse_as_of(text: str) -> datetime:
+    """An as-of time as users write it: ISO 8601, UTC when no offset is given, a bare date at 00:00 UTC.
+
+    Raises ValueError when the text is not one; returns a naive UTC datetime.
+    """
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
