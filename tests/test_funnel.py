@@ -1,4 +1,5 @@
 """Funnel rules of metrics.md, each on a literal fixture with a hand-computed answer."""
+from datetime import datetime
 from decimal import Decimal
 
 from conftest import query
@@ -184,3 +185,26 @@ def test_plan_selected_before_application_is_clamped(export):
         "E1", application_submitted_at=ts("2013-11-02 10:00"), plan_selected_at=ts("2013-11-02 09:00"))])
     ttc = {(r["from"], r["to"]): r for r in m.time_to_convert(query(engine, LATE))}
     assert ttc[("applied", "plan_selected")]["median"] == 0.0
+
+
+def test_accepted_entry_is_the_earliest_acknowledgement_known_by_t_with_several_834s(export):
+    # Three initial 834s to the issuer, each accepted. An acknowledgement is known at
+    # greatest(sent_at, ack_at): A at 12:00 (ack 12:00), B at 13:00 (ack 11:30, stamped before B
+    # was sent), C at 14:00 (ack 11:00). Stage 4 is entered at the earliest ack_at among those
+    # known by T, never before the 834 stage (first sent at 10:00).
+    engine = export(
+        enrollments=[enrollment("T1", is_test=True, application_submitted_at=ts("2013-11-01 08:00"),
+                                plan_selected_at=ts("2013-11-01 09:00"))],
+        transactions=[accepted("A", "T1", "2013-11-02 10:00", "2013-11-02 12:00"),
+                      accepted("B", "T1", "2013-11-02 13:00", "2013-11-02 11:30"),
+                      accepted("C", "T1", "2013-11-02 14:00", "2013-11-02 11:00")])
+
+    def entered(as_of):
+        (row,) = m.canaries(query(engine, as_of))
+        return row["stage"], row["entered_at"]
+
+    assert entered("2013-11-02 11:59:59") == ("sent_834", datetime(2013, 11, 2, 10))
+    assert entered("2013-11-02 12:00") == ("accepted_834", datetime(2013, 11, 2, 12))
+    assert entered("2013-11-02 12:59:59") == ("accepted_834", datetime(2013, 11, 2, 12))
+    assert entered("2013-11-02 13:00") == ("accepted_834", datetime(2013, 11, 2, 11, 30))
+    assert entered("2013-11-02 14:00") == ("accepted_834", datetime(2013, 11, 2, 11))

@@ -4,24 +4,21 @@
 -- clamped so that the funnel never runs backwards, and whether it is cancelled as of as_of_t.
 -- params: none
 CREATE OR REPLACE MACRO enrollment_stages(as_of_t) AS TABLE
-WITH known_event AS (
+WITH joined AS (
+    -- the events known as of as_of_t (enrollment_milestones): one pass, no join
     SELECT
-        enrollment_id,
-        min(value_at) FILTER (WHERE stage = 3) AS event_sent_834,
-        min(value_at) FILTER (WHERE stage = 4) AS event_accepted_834,
-        min(value_at) FILTER (WHERE stage = 5) AS event_reached_payment,
-        min(value_at) FILTER (WHERE stage = 6) AS event_paid,
-        min(value_at) FILTER (WHERE stage = 7) AS event_effectuated
-    FROM stage_events
-    WHERE known_at <= as_of_t
-    GROUP BY enrollment_id
-),
-
-joined AS (
-    SELECT e.*, k.* EXCLUDE (enrollment_id)
-    FROM enrollment_milestones AS e
-    LEFT JOIN known_event AS k ON k.enrollment_id = e.enrollment_id
-    WHERE e.application_submitted_at <= as_of_t
+        *,
+        CASE WHEN first_sent_834 <= as_of_t THEN first_sent_834 END AS event_sent_834,
+        CASE
+            WHEN accepted_last_known <= as_of_t THEN accepted_min_value
+            WHEN accepted_first_known <= as_of_t
+                THEN list_min([e.v FOR e IN accepted_events IF e.k <= as_of_t])
+        END AS event_accepted_834,
+        CASE WHEN first_reached_payment <= as_of_t THEN first_reached_payment END AS event_reached_payment,
+        CASE WHEN first_paid <= as_of_t THEN first_paid END AS event_paid,
+        CASE WHEN first_effectuated <= as_of_t THEN first_effectuated END AS event_effectuated
+    FROM enrollment_milestones
+    WHERE application_submitted_at <= as_of_t
 ),
 
 step_1 AS (
