@@ -85,6 +85,22 @@ def test_resend_after_a_reject_is_not_a_duplicate(export):
     assert errs(engine2, "2013-11-06 00:00")["duplicate"] == 0
 
 
+def test_a_duplicate_stops_being_one_at_the_exact_time_the_earlier_834_is_rejected(export):
+    # X1 rejected at 11-05 10:00; X2 and X3 re-sent before that. As of 10:00 exactly X1 counts as
+    # rejected, so X2 is no longer a duplicate; X3 still is (X2 is earlier and not rejected).
+    engine = export(enrollments=[enrollment("E1")],
+                    transactions=[outbound("X1", "E1", "2013-11-02 09:00", ack_code="R", ack_at=ts("2013-11-05 10:00")),
+                                  accepted("X2", "E1", "2013-11-03 09:00", "2013-11-03 10:00"),
+                                  outbound("X3", "E1", "2013-11-04 09:00", ack_code="R")])  # a code without a time
+
+    def duplicates(as_of):
+        rows = engine.rows("errored_834s", **query(engine, as_of).params())
+        return sorted(r["transaction_id"] for r in rows if r["is_duplicate"])
+
+    assert duplicates("2013-11-05 09:59:59.999999") == ["X2", "X3"]
+    assert duplicates("2013-11-05 10:00") == ["X3"]
+
+
 def test_changes_and_cancellations_are_not_duplicates(export):
     engine = export(enrollments=[enrollment("E1")],
                     transactions=[accepted("X1", "E1", "2013-11-02 09:00", "2013-11-02 10:00"),

@@ -1,6 +1,10 @@
 -- name: prepare_transactions_834
 -- One row per 834 as exported, with the facts about it that do not depend on the as-of time:
 -- its issuer's state, whether it belongs to a test record, and the mismatch / unmatched checks.
+-- For an outbound 021 with an enrollment id, earlier_unrejected_until: the latest time at which an
+-- earlier outbound 021 for the same enrollment (earlier sent_at, on a tie smaller transaction_id)
+-- is still not rejected ('infinity' when one is never rejected; null when there is none). The 834
+-- is a duplicate as of T exactly when earlier_unrejected_until > T, so no query needs a window.
 -- params: none
 CREATE OR REPLACE TABLE transactions_834 AS
 WITH staged AS (
@@ -40,7 +44,14 @@ final AS (
                 OR t.subscriber_birth_date IS DISTINCT FROM e.subscriber_birth_date
             )
         ) AS is_mismatch,
-        e.enrollment_id IS NULL AS is_unmatched
+        e.enrollment_id IS NULL AS is_unmatched,
+        CASE WHEN t.direction = 'outbound' AND t.maintenance_type = '021' AND t.enrollment_id IS NOT NULL THEN
+            max(CASE WHEN t.ack_code = 'R' AND t.ack_at IS NOT NULL THEN t.ack_at
+                     ELSE 'infinity'::TIMESTAMP END)
+                FILTER (WHERE t.direction = 'outbound' AND t.maintenance_type = '021')
+                OVER (PARTITION BY t.enrollment_id ORDER BY t.sent_at, t.transaction_id
+                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+        END AS earlier_unrejected_until
     FROM staged AS t
     LEFT JOIN enrollment AS e ON e.enrollment_id = t.enrollment_id
     LEFT JOIN issuer AS i ON i.issuer_id = t.issuer_id

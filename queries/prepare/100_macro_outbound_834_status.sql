@@ -13,29 +13,16 @@ WITH sent AS (
     WHERE direction = 'outbound' AND sent_at <= as_of_t
 ),
 
-initial AS (
-    SELECT
-        transaction_id,
-        coalesce(sum(CASE WHEN is_acknowledged AND ack_code = 'R' THEN 0 ELSE 1 END) OVER (
-            PARTITION BY enrollment_id
-            ORDER BY sent_at, transaction_id
-            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-        ), 0) > 0 AS has_earlier_unrejected
-    FROM sent
-    WHERE maintenance_type = '021' AND enrollment_id IS NOT NULL
-),
-
 checked AS (
     SELECT
-        s.transaction_id, s.enrollment_id, s.issuer_id, s.issuer_state, s.maintenance_type,
-        s.sent_at, s.is_test_record,
-        s.is_acknowledged AND s.ack_code = 'R' AS is_rejected,
-        NOT s.is_acknowledged AND s.sent_at <= as_of_t - INTERVAL 48 HOURS AS is_unacknowledged,
-        coalesce(i.has_earlier_unrejected, false) AS is_duplicate,
-        s.is_mismatch,
-        s.is_unmatched
-    FROM sent AS s
-    LEFT JOIN initial AS i ON i.transaction_id = s.transaction_id
+        transaction_id, enrollment_id, issuer_id, issuer_state, maintenance_type, sent_at, is_test_record,
+        is_acknowledged AND ack_code = 'R' AS is_rejected,
+        NOT is_acknowledged AND sent_at <= as_of_t - INTERVAL 48 HOURS AS is_unacknowledged,
+        -- an earlier outbound 021 for the enrollment, not rejected as of as_of_t (prepared per 834)
+        coalesce(earlier_unrejected_until > as_of_t, false) AS is_duplicate,
+        is_mismatch,
+        is_unmatched
+    FROM sent
 ),
 
 final AS (
