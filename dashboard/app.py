@@ -112,6 +112,10 @@ if access.demo_mode:
                "proxy header and set DASHBOARD_DEMO_MODE=0 for production (README, Security).",
                icon=":material/lock_open:")
 export = data.load_export()
+if export.newer_since is not None:
+    st.info(f"A newer export landed at {export.newer_since:%Y-%m-%d %H:%M} UTC and is being prepared. Until it is "
+            f"ready, these numbers are from the export prepared at {export.loaded_at:%Y-%m-%d %H:%M} UTC.",
+            icon=":material/hourglass_top:")
 pages = [p for p in PAGES if access.may_see_page(p.url_path or "overview")]
 page = st.navigation(pages, position="sidebar")
 view = filters_sidebar(export, access)

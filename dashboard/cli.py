@@ -123,8 +123,7 @@ def run_report(args: argparse.Namespace) -> int:
     except m.FilterError as exc:
         raise BadInput(str(exc)) from None
     try:
-        engine = Engine(data_dir, memory_limit=config.duckdb_memory_limit(),
-                        threads=config.duckdb_threads())
+        engine = Engine.configured(data_dir)
     except ExportError as exc:
         raise BadInput(str(exc)) from None
     if engine.errors:

@@ -14,6 +14,23 @@ def data_dir() -> Path:
     return Path(os.environ.get("DASHBOARD_DATA_DIR", DEFAULT_DATA_DIR))
 
 
+def prepared_dir() -> Path | None:
+    """Where prepared exports are kept (DuckDB files named by the export's fingerprint; never inside
+    the export). `memory` prepares in memory on every start instead."""
+    value = os.environ.get("DASHBOARD_PREPARED_DIR", str(REPO_ROOT / ".prepared"))
+    return None if value.strip().lower() == "memory" else Path(value)
+
+
+def new_export_wait_seconds() -> float:
+    """How long a page waits for a newly landed export before showing the previous one (saying so)."""
+    return float(os.environ.get("DASHBOARD_NEW_EXPORT_WAIT_SECONDS", "5"))
+
+
+def warm_views() -> bool:
+    """Compute the default views in the background when an export is loaded (off for benchmarks of cold pages)."""
+    return os.environ.get("DASHBOARD_WARM_VIEWS", "1") != "0"
+
+
 def duckdb_memory_limit() -> str:
     """DuckDB's own memory ceiling, so that the dashboard's process stays within the machine."""
     return os.environ.get("DASHBOARD_DUCKDB_MEMORY_LIMIT", "3GB")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,23 +39,85 @@ class LoadedExport:
     engine: Engine | None
     problems: tuple[Problem, ...]
     loaded_at: datetime
+    # set while a newer export that landed in the directory is being prepared (this one serves meanwhile)
+    newer_since: datetime | None = None
 
     def table_errors(self, tables: tuple[str, ...]) -> list[Problem]:
         return [p for p in self.problems if p.severity == ERROR and (p.table in tables or p.table == "export")]
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _load(export_dir: str, fingerprint: str) -> LoadedExport:
-    # keyed by fingerprint: a new export gets a new engine; the previous one serves until it is ready
+def _prepare(export_dir: str, fingerprint: str) -> LoadedExport:
     try:
-        engine = Engine(export_dir, memory_limit=config.duckdb_memory_limit(), threads=config.duckdb_threads())
+        engine = Engine.configured(export_dir)
     except ExportError as exc:
         return LoadedExport(export_dir, fingerprint, None, tuple(exc.problems), m.utc_now())
     loaded = LoadedExport(export_dir, engine.fingerprint, engine, tuple(engine.problems), m.utc_now())
-    thread = threading.Thread(target=_warm, args=(loaded,), name="warm-default-views", daemon=True)
-    _WARMERS.append(thread)
-    thread.start()
+    if config.warm_views():
+        thread = threading.Thread(target=_warm, args=(loaded,), name="warm-default-views", daemon=True)
+        _WARMERS.append(thread)
+        thread.start()
     return loaded
+
+
+class _Exports:
+    """The export each directory is served from, and the newer one being prepared behind it.
+
+    One per process, shared by every session: an export is prepared once, and while a new one is
+    prepared (in a background thread) every session keeps getting the previous one, told so.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._current: dict[str, LoadedExport] = {}
+        self._served_for: dict[str, str] = {}  # the fingerprint each current export was prepared for
+        self._preparing: dict[str, tuple[str, datetime, threading.Thread]] = {}
+        self._ready = threading.Condition(self._lock)
+
+    def get(self, export_dir: str, fingerprint: str) -> LoadedExport:
+        with self._lock:
+            current = self._current.get(export_dir)
+            if current is not None and self._served_for[export_dir] == fingerprint:
+                return current
+            pending = self._preparing.get(export_dir)
+            if pending is None or pending[0] != fingerprint:
+                thread = threading.Thread(target=self._run, args=(export_dir, fingerprint),
+                                          name="prepare-export", daemon=True)
+                pending = (fingerprint, m.utc_now(), thread)
+                self._preparing[export_dir] = pending
+                thread.start()
+            if current is not None:
+                # a small export is ready in a moment: show it rather than say the numbers are old
+                deadline = time.monotonic() + config.new_export_wait_seconds()
+                while export_dir in self._preparing and time.monotonic() < deadline:
+                    self._ready.wait(timeout=max(0.0, deadline - time.monotonic()))
+                current = self._current[export_dir]
+                if self._served_for[export_dir] == fingerprint or export_dir not in self._preparing:
+                    return current
+                return replace(current, newer_since=self._preparing[export_dir][1])
+            # nothing to serve yet: wait for this preparation (or a newer one) to finish
+            while export_dir not in self._current:
+                self._ready.wait(timeout=1)
+            return self._current[export_dir]
+
+    def _run(self, export_dir: str, fingerprint: str) -> None:
+        try:
+            loaded = _prepare(export_dir, fingerprint)
+        except Exception as exc:  # an engine failure must not leave sessions waiting for ever
+            loaded = LoadedExport(export_dir, fingerprint, None, (Problem(
+                ERROR, "export", f"the export could not be prepared ({type(exc).__name__}: {exc})",
+                file=export_dir),), m.utc_now())
+        with self._lock:
+            pending = self._preparing.get(export_dir)
+            if pending is not None and pending[0] == fingerprint:
+                del self._preparing[export_dir]
+            elif export_dir in self._current:
+                return  # a newer one is on its way and an older one serves meanwhile
+            self._current[export_dir] = loaded
+            self._served_for[export_dir] = fingerprint
+            self._ready.notify_all()
+
+
+_EXPORTS = _Exports()
 
 
 # What the pages compute for the unfiltered view at the latest time: computed once in the background
@@ -105,7 +168,8 @@ def load_export() -> LoadedExport:
                 demo.ensure_default_export(directory, lambda text: None)
             st.toast("Generated the demo export in data/: the numbers shown are demo data.")
     fingerprint = export_fingerprint(directory) if directory.is_dir() else "missing"
-    return _load(str(directory), fingerprint)
+    with st.spinner("Preparing the export (once per export) …"):
+        return _EXPORTS.get(str(directory), fingerprint)
 
 
 @dataclass(frozen=True)

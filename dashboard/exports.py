@@ -62,6 +62,7 @@ def export_fingerprint(export_dir: Path) -> str:
 class FileSelect:
     """One table file, read as the contract's columns (in contract order)."""
     path: Path
+    shown: str  # the path as users see it, and the row's _source_file
     select_sql: str
     # (column, source expression, cast expression): values present but not castable are errors
     cast_checks: list[tuple[str, str, str]] = field(default_factory=list)
@@ -193,22 +194,24 @@ def plan_table(export_dir: Path, table: c.Table) -> TablePlan:
             exprs.append(f"{expr} AS {sql_ident(column.prepared_name)}")
         if not usable:
             continue
-        select = (f"SELECT {', '.join(exprs)}, {sql_string(shown)} AS _source_file "
-                  f"FROM read_parquet({sql_string(str(path))}, hive_partitioning = false)")
-        selects.append(FileSelect(path, select, checks))
+        # (_source_file, _file_row) names a row of the export: stable while its file is unchanged
+        select = (f"SELECT {', '.join(exprs)}, {sql_string(shown)} AS _source_file, file_row_number AS _file_row "
+                  f"FROM read_parquet({sql_string(str(path))}, hive_partitioning = false, file_row_number = true)")
+        selects.append(FileSelect(path, shown, select, checks))
     return TablePlan(table, selects, problems)
 
 
 def empty_select(table: c.Table) -> str:
     cols = ", ".join(f"CAST(NULL AS {c.DUCKDB_TYPE[col.kind]}) AS {sql_ident(col.prepared_name)}"
                      for col in table.columns)
-    return f"SELECT {cols}, CAST(NULL AS VARCHAR) AS _source_file WHERE false"
+    return f"SELECT {cols}, CAST(NULL AS VARCHAR) AS _source_file, CAST(NULL AS BIGINT) AS _file_row WHERE false"
 
 
-def staging_view_sql(plan: TablePlan) -> str:
-    """`stg_<table>`: every usable file of the table, typed as the contract says."""
+def staging_table_sql(plan: TablePlan, name: str | None = None) -> str:
+    """A temporary table (`stg_<table>` unless named): every usable file of the table, typed as the
+    contract says, read once."""
     parts = [f.select_sql for f in plan.files] or [empty_select(plan.table)]
-    return f"CREATE OR REPLACE VIEW stg_{plan.table.name} AS\n" + "\nUNION ALL\n".join(parts)
+    return f"CREATE OR REPLACE TEMP TABLE {name or 'stg_' + plan.table.name} AS\n" + "\nUNION ALL\n".join(parts)
 
 
 def csv_view_sql(export_dir: Path, table: c.Table, header: list[str]) -> tuple[str, list[Problem]]:
@@ -231,10 +234,10 @@ def csv_view_sql(export_dir: Path, table: c.Table, header: list[str]) -> tuple[s
         else:
             exprs.append(f"{raw} AS {sql_ident(column.name)}")
     if problems:
-        return f"CREATE OR REPLACE VIEW stg_{table.name} AS {empty_select(table)}", problems
+        return f"CREATE OR REPLACE TEMP VIEW stg_{table.name} AS {empty_select(table)}", problems
     raw_columns = ", ".join(f"{sql_ident(col.name)} AS {sql_ident(col.name + '__raw')}"
                             for col in table.columns if col.name in header)
-    sql = (f"CREATE OR REPLACE VIEW stg_{table.name} AS SELECT {', '.join(exprs)}, "
+    sql = (f"CREATE OR REPLACE TEMP VIEW stg_{table.name} AS SELECT {', '.join(exprs)}, "
            f"{sql_string(shown)} AS _source_file, {raw_columns} "
            f"FROM read_csv({sql_string(str(path))}, header = true, all_varchar = true, auto_detect = true)")
     return sql, problems

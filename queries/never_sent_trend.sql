@@ -5,11 +5,10 @@
 -- its issuer is sent or it is cancelled, whichever comes first.
 -- params: $as_of timestamp, $date_from timestamp, $date_to timestamp, $states varchar[], $issuers varchar[]
 WITH cohort AS (
-    SELECT m.*, s.first_sent_at
+    -- first_sent_834: the first outbound 021 to the enrollment's issuer, whatever the funnel order
+    SELECT *, first_sent_834 AS first_sent_at
     FROM milestone_cohort($as_of::TIMESTAMP, $date_from::TIMESTAMP, $date_to::TIMESTAMP,
-                          $states::VARCHAR[], $issuers::VARCHAR[]) AS m
-    LEFT JOIN (SELECT enrollment_id, min(known_at) AS first_sent_at FROM stage_events WHERE stage = 3
-               GROUP BY enrollment_id) AS s ON s.enrollment_id = m.enrollment_id
+                          $states::VARCHAR[], $issuers::VARCHAR[])
 ),
 
 interval AS (

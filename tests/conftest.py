@@ -1,14 +1,24 @@
 """Shared fixtures: literal exports on disk and the engine / report over them."""
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# Prepared databases of the tests' exports (and of the servers and reports they start) go to a
+# temporary folder, never to the repository's .prepared/.
+_PREPARED = tempfile.mkdtemp(prefix="prepared-")
+os.environ["DASHBOARD_PREPARED_DIR"] = _PREPARED
+atexit.register(shutil.rmtree, _PREPARED, ignore_errors=True)
 
 from dashboard import metrics as m  # noqa: E402
 from dashboard.engine import Engine  # noqa: E402

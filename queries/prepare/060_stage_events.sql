@@ -3,8 +3,9 @@
 -- value_at is the stage's entry time the event gives, known_at the earliest as-of time at which
 -- the event exists (an acknowledgement exists only once its 834 is sent, whatever its own stamp).
 -- Stages whose value and known times coincide keep only their earliest event per enrollment.
+-- A temporary table: enrollment_milestones holds all that queries need of it.
 -- params: none
-CREATE OR REPLACE TABLE stage_events AS
+CREATE OR REPLACE TEMP TABLE stage_events AS
 WITH initial_834 AS (
     -- The 834 must reach the enrollment's own issuer to count (metrics.md, issuer matching).
     SELECT enrollment_id, sent_at, ack_code, ack_at

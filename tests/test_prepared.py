@@ -1,0 +1,165 @@
+"""Prepared databases: kept outside the export, reused per fingerprint, updated incrementally.
+
+An incrementally prepared export must give exactly the numbers, problems and table summary of
+one prepared from scratch, whatever the change: files added, rewritten or removed.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+
+from dashboard import data
+from dashboard import metrics as m
+from dashboard.engine import Engine
+from dashboard.report import build_report
+from exportkit import accepted, effectuation, enrollment, outbound, payment, ts, write_export, write_table
+
+AS_OF = ["2013-11-02 12:00", "2013-11-20 00:00", "2014-01-31 00:00"]
+
+
+def snapshot(directory) -> dict:
+    return {str(p.relative_to(directory)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(directory.rglob("*"))}
+
+
+def same_as_from_scratch(engine: Engine, root) -> None:
+    scratch = Engine(root)  # in memory, everything read anew
+    assert engine.problems == scratch.problems
+    assert engine.table_summary() == scratch.table_summary()
+    for as_of in AS_OF:
+        for filters in (m.Filters(), m.Filters(states=("NC",)), m.Filters(issuers=("20002",))):
+            assert (build_report(m.Query(engine, ts(as_of), filters))
+                    == build_report(m.Query(scratch, ts(as_of), filters))), (as_of, filters)
+
+
+@pytest.fixture
+def base(tmp_path):
+    root = write_export(
+        tmp_path / "export",
+        enrollments=[enrollment("E1"), enrollment("E2", state="TX", issuer_id="20002"),
+                     enrollment("E3", plan_selected_at=ts("2013-11-01 11:00")),
+                     enrollment("T1", is_test=True)],
+        transactions=[accepted("X1", "E1", "2013-11-02 09:00", "2013-11-02 10:00"),
+                      outbound("X2", "E2", "2013-11-02 09:00", issuer_id="20002"),
+                      outbound("X9", "E9", "2013-11-02 09:00"),  # unmatched until E9 arrives
+                      accepted("XT", "T1", "2013-11-02 09:00", "2013-11-02 10:00")],
+        payments=[payment("P1", "E1", redirected_at="2013-11-03 09:00", redirect_status="ok")],
+        issuers=[["10001", "Test Mutual", "NC"], ["20002", "Lone Star", "TX"]])
+    return root
+
+
+def test_prepared_once_then_reused_and_nothing_written_into_the_export(base, tmp_path):
+    before = snapshot(base)
+    first = Engine(base, prepared_dir=tmp_path / "prepared")
+    assert first.preparation == "full"
+    again = Engine(base, prepared_dir=tmp_path / "prepared")
+    assert again.preparation == "reused" and again.prepared_path == first.prepared_path
+    assert again.fingerprint == first.fingerprint
+    same_as_from_scratch(again, base)
+    assert snapshot(base) == before
+    assert not list((tmp_path / "prepared").glob(".*building*"))
+
+
+def test_incremental_after_files_are_added_rewritten_and_removed(base, tmp_path):
+    prepared = tmp_path / "prepared"
+    write_table(base / "transactions_834" / "day-2.parquet", "transactions_834",
+                [effectuation("F1", "E1", "2013-11-05 09:00")])
+    write_table(base / "payments" / "day-2.parquet", "payments",
+                [payment("P2", "E2", paid_at="2013-11-04 09:00", payment_status="paid")])
+    Engine(base, prepared_dir=prepared)
+
+    # the next export: new files, one rewritten, one removed
+    write_table(base / "enrollments" / "day-3.parquet", "enrollments",
+                [enrollment("E9"), enrollment("E4", application_submitted_at=ts("2013-11-19 08:00"),
+                                                  plan_selected_at=ts("2013-11-19 09:00"))])
+    write_table(base / "transactions_834" / "day-3.parquet", "transactions_834",
+                [accepted("X3", "E3", "2013-11-03 09:00", "2013-11-03 11:00"),
+                 outbound("X1b", "E1", "2013-11-04 09:00"),  # a duplicate of X1
+                 outbound("X0", None, "2013-11-04 09:00")])
+    write_table(base / "payments" / "day-2.parquet", "payments",  # rewritten: the payment failed after all
+                [payment("P2", "E2", redirected_at="2013-11-04 08:00", redirect_status="ok",
+                         payment_status="failed")])
+    os.remove(base / "transactions_834" / "day-2.parquet")  # the effectuation is withdrawn
+    engine = Engine(base, prepared_dir=prepared)
+    assert engine.preparation == "incremental"
+    same_as_from_scratch(engine, base)
+    # and again on top of the incremental one
+    write_table(base / "enrollments" / "day-4.parquet", "enrollments",
+                [enrollment("E5", total_premium=Decimal("50"), aptc_amount=Decimal("50"))])
+    write_table(base / "transactions_834" / "day-4.parquet", "transactions_834",
+                [accepted("X5", "E5", "2013-11-06 09:00", "2013-11-06 10:00")])
+    engine = Engine(base, prepared_dir=prepared)
+    assert engine.preparation == "incremental"
+    same_as_from_scratch(engine, base)
+    assert len(list(prepared.glob("*.duckdb"))) == 2  # the one in use and the one before it
+
+
+def test_problems_of_an_unchanged_file_are_kept_and_new_ones_found(base, tmp_path):
+    prepared = tmp_path / "prepared"
+    write_table(base / "payments" / "odd.parquet", "payments",
+                [payment("P7", "E3", redirected_at="2013-11-03 09:00", redirect_status="maybe")])
+    Engine(base, prepared_dir=prepared)
+    write_table(base / "enrollments" / "dup.parquet", "enrollments", [enrollment("E1")])
+    engine = Engine(base, prepared_dir=prepared)
+    assert engine.preparation == "incremental"
+    messages = [(p.table, p.file, p.column) for p in engine.problems]
+    assert ("payments", "export/payments/odd.parquet", "redirect_status") in messages
+    assert ("enrollments", None, "enrollment_id") in messages  # E1 twice, across files
+    same_as_from_scratch(engine, base)
+
+
+def test_a_changed_reference_file_prepares_everything_again(base, tmp_path):
+    prepared = tmp_path / "prepared"
+    Engine(base, prepared_dir=prepared)
+    (base / "issuers.csv").write_text("issuer_id,issuer_name,state\n10001,Test Mutual,SC\n20002,Lone Star,TX\n")
+    engine = Engine(base, prepared_dir=prepared)
+    assert engine.preparation == "full"
+    same_as_from_scratch(engine, base)
+
+
+def test_an_unreadable_new_file_is_named_and_the_rest_prepared(base, tmp_path):
+    prepared = tmp_path / "prepared"
+    Engine(base, prepared_dir=prepared)
+    (base / "payments" / "broken.parquet").write_bytes(b"PAR1 not really parquet")
+    engine = Engine(base, prepared_dir=prepared)
+    assert any(p.file == "export/payments/broken.parquet" for p in engine.errors)
+    same_as_from_scratch(engine, base)
+
+
+def test_a_corrupt_prepared_file_is_prepared_again(base, tmp_path):
+    prepared = tmp_path / "prepared"
+    first = Engine(base, prepared_dir=prepared)
+    path = first.prepared_path
+    first.close()
+    path.write_bytes(b"not a database")
+    engine = Engine(base, prepared_dir=prepared)
+    assert engine.preparation == "full"
+    same_as_from_scratch(engine, base)
+
+
+def test_the_previous_export_serves_while_a_new_one_is_prepared(base, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_NEW_EXPORT_WAIT_SECONDS", "0.2")
+    release = threading.Event()
+    real = data._prepare
+
+    def slow(export_dir, fingerprint):
+        if fingerprint == "new":
+            release.wait(timeout=30)
+        return real(export_dir, fingerprint)
+
+    monkeypatch.setattr(data, "_prepare", slow)
+    exports = data._Exports()
+    first = exports.get(str(base), "old")
+    assert first.engine is not None and first.newer_since is None
+    served = exports.get(str(base), "new")
+    assert served.engine is first.engine and served.newer_since is not None  # said, not hidden
+    release.set()
+    deadline = time.monotonic() + 30
+    while exports.get(str(base), "new").newer_since is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    newest = exports.get(str(base), "new")
+    assert newest.newer_since is None and newest.engine is not first.engine
