@@ -1,0 +1,392 @@
+"""Speed at national scale, measured side by side (issue 6).
+
+    python -m benchmarks.bench_scale [--sizes 1000000 10000000] [--runs 5] [--work DIR]
+
+For each size it generates a demo export (once; kept in --work), then, each step in its own
+process so that its peak memory (RSS) is its own:
+
+1. prepare: the export without its last day's worth of files (one chunk of each table, held back),
+   prepared from scratch into a prepared database;
+2. landing: the held-back files land (as a new export does); a fresh dashboard process (AppTest) opens
+   the Overview page: the time until it is ready, including the incremental preparation;
+3. queries: every named query of the engine, cold (first run in the process) and warm (median);
+4. pages: every page under AppTest with a cold cache, then the same view again (warm), then a filter
+   never seen before (a state); the time inside the data layer and the whole page script;
+5. ours vs pandas vs polars: the three headline computations (funnel by issuer, daily 834 error rate
+   by category, backlog by stage and age bucket), each baseline in its own process, reading the same
+   parquet, and a check that all three give the same numbers.
+
+It prints the tables and writes them to benchmarks/results/scale.md. Not part of the test suite:
+the machine is shared and noisy, so it reports medians and ratios.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results" / "scale.md"
+MEMORY_LIMIT = "3GB"
+PAGES = ["overview", "funnel", "errors", "backlog", "issuer", "standup", "health"]
+COMPUTATIONS = ["funnel", "errors_daily", "backlog"]
+HEADLINE_LABELS = {"funnel": "funnel by issuer", "errors_daily": "daily 834 error rate by category",
+                   "backlog": "backlog by stage and age bucket"}
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine() -> str:
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores, {mem_gb:.0f} GB RAM, Python {platform.python_version()}"
+
+
+# ------------------------------------------------------------------- child steps
+
+def child_env(export: Path, prepared: Path) -> dict[str, str]:
+    return {**os.environ, "DASHBOARD_DATA_DIR": str(export), "DASHBOARD_PREPARED_DIR": str(prepared),
+            "DASHBOARD_DUCKDB_MEMORY_LIMIT": MEMORY_LIMIT, "DASHBOARD_WARM_VIEWS": "0",
+            "DASHBOARD_DEMO_MODE": "1", "PYTHONPATH": str(REPO)}
+
+
+def step_prepare(export: str) -> dict:
+    from dashboard.engine import Engine
+    start = time.perf_counter()
+    engine = Engine.configured(export)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "preparation": engine.preparation, "timings": engine.timings,
+            "db_mb": engine.prepared_path.stat().st_size / 2**20, "peak_mb": peak_mb(),
+            "errors": [str(p) for p in engine.errors]}
+
+
+class DataClock:
+    """Time spent inside the dashboard's data layer while a page script runs."""
+
+    def __init__(self):
+        from dashboard import data
+        self.seconds = 0.0
+        self.calls = 0
+        self._depth = threading.local()
+        for name in ("get", "default_as_of", "issuer_directory", "scoped_directory", "table_freshness",
+                     "future_timestamps", "load_export"):
+            setattr(data, name, self._timed(getattr(data, name)))
+
+    def _timed(self, fn):
+        def wrapper(*args, **kwargs):
+            depth = getattr(self._depth, "n", 0)
+            self._depth.n = depth + 1
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._depth.n = depth
+                if depth == 0:
+                    self.seconds += time.perf_counter() - start
+                    self.calls += 1
+        return wrapper
+
+    def reset(self) -> None:
+        self.seconds, self.calls = 0.0, 0
+
+
+def run_page(page: str, params: dict[str, str], clock: DataClock | None = None) -> dict:
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=900)
+    at.user = {}
+    for key, value in params.items():
+        at.query_params[key] = value
+    if page != "overview":
+        at.switch_page(f"app_pages/{page}.py")
+    if clock:
+        clock.reset()
+    start = time.perf_counter()
+    at.run()
+    total = time.perf_counter() - start
+    if at.exception:
+        raise RuntimeError(f"{page}: {[e.value for e in at.exception]}")
+    return {"script": total, "data": clock.seconds if clock else None, "calls": clock.calls if clock else None}
+
+
+def step_landing() -> dict:
+    # a fresh dashboard process; the previous export's prepared database is on disk
+    clock = DataClock()
+    start = time.perf_counter()
+    first = run_page("overview", {}, clock)
+    from dashboard import data
+    loaded = data._EXPORTS._current[str(data.export_dir())]
+    return {"seconds": time.perf_counter() - start, "page": first, "preparation": loaded.engine.preparation,
+            "prepare_seconds": loaded.engine.prepare_seconds, "timings": loaded.engine.timings,
+            "peak_mb": peak_mb()}
+
+
+def step_pages(runs: int, states: list[str]) -> dict:
+    import streamlit as st
+    clock = DataClock()
+    run_page("health", {}, clock)  # opens the (already prepared) export: not part of any page's time
+    out = {}
+    for page in PAGES:
+        st.cache_data.clear()
+        cold = run_page(page, {}, clock)
+        warm = [run_page(page, {}, clock) for _ in range(runs)]
+        changes = [run_page(page, {"state": state}, clock) for state in states[:runs]]
+        out[page] = {"cold": cold, "warm_data": statistics.median(w["data"] for w in warm),
+                     "warm_script": statistics.median(w["script"] for w in warm),
+                     "filter_data": statistics.median(c["data"] for c in changes),
+                     "filter_script": statistics.median(c["script"] for c in changes),
+                     "filter_data_max": max(c["data"] for c in changes)}
+    return {"pages": out, "peak_mb": peak_mb()}
+
+
+def query_params(name: str, params: tuple[str, ...], as_of: datetime) -> dict:
+    from dashboard import metrics as m
+    values = {"as_of": as_of, "date_from": None, "date_to": None, "states": None, "issuers": None,
+              "now": m.utc_now(), "limit": 200_000, "stage": "paid", "stage_from": "plan_selected",
+              "stage_to": "accepted_834", "stages": None, "category": "exchange_only", "window_days": 7,
+              "release_issuers": None}
+    return {p: values[p] for p in params}
+
+
+def step_queries(export: str, runs: int) -> dict:
+    from dashboard import metrics as m
+    from dashboard.engine import Engine
+    engine = Engine.configured(export)
+    as_of = m.default_as_of(engine)
+    out = {}
+    for name in engine.query_names:
+        params = query_params(name, engine.query(name).params, as_of)
+        start = time.perf_counter()
+        engine.rows(name, **params)
+        cold = time.perf_counter() - start
+        warm = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            engine.rows(name, **params)
+            warm.append(time.perf_counter() - start)
+        out[name] = {"cold": cold, "warm": statistics.median(warm)}
+    return {"queries": out, "peak_mb": peak_mb(), "as_of": as_of.isoformat()}
+
+
+def step_ours(export: str, runs: int) -> dict:
+    from benchmarks.baselines import normalise_ours
+    from dashboard import metrics as m
+    from dashboard.engine import Engine
+    engine = Engine.configured(export)
+    query = m.Query(engine, m.default_as_of(engine))
+    out = {}
+    for name in COMPUTATIONS:
+        times = []
+        for _ in range(runs + 1):
+            start = time.perf_counter()
+            value = getattr(m, name)(query)
+            times.append(time.perf_counter() - start)
+        out[name] = {"cold": times[0], "warm": statistics.median(times[1:]), "result": normalise_ours(name, value)}
+    return {"computations": out, "peak_mb": peak_mb(), "as_of": query.as_of.isoformat()}
+
+
+def run_child(args: list[str], env: dict[str, str]) -> dict:
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_scale", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"step {args[:2]} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_baseline(library: str, name: str, export: Path, as_of: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "benchmarks.baselines", library, name, str(export), as_of],
+                          cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    if done.returncode != 0:
+        raise RuntimeError(f"{library} {name} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout)
+
+
+# ------------------------------------------------------------------- orchestration
+
+def ensure_generated(work: Path, size: int) -> Path:
+    pristine = work / f"generated-{size}"
+    marker = pristine / ".complete"
+    if not marker.exists():
+        shutil.rmtree(pristine, ignore_errors=True)
+        print(f"generating {size:,} enrollments into {pristine} …", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "dashboard", "generate", "--out", str(pristine),
+                        "--enrollments", str(size)], cwd=REPO, check=True)
+        marker.write_text(str(size))
+    return pristine
+
+
+def fresh_export(pristine: Path, export: Path) -> list[Path]:
+    """A hard-linked copy of the generated export without its last chunk; returns the held-back files."""
+    shutil.rmtree(export, ignore_errors=True)
+    shutil.copytree(pristine, export, copy_function=os.link, ignore=shutil.ignore_patterns(".complete"))
+    last = sorted((pristine / "enrollments").glob("part-0*.parquet"))[-1].name
+    held = []
+    for table in ("enrollments", "transactions_834", "payments"):
+        (export / table / last).unlink()
+        held.append(pristine / table / last)
+    return held
+
+
+def measure(size: int, runs: int, work: Path) -> dict:
+    pristine = ensure_generated(work, size)
+    export, prepared = work / f"export-{size}", work / f"prepared-{size}"
+    held = fresh_export(pristine, export)
+    shutil.rmtree(prepared, ignore_errors=True)
+    env = child_env(export, prepared)
+    result: dict = {"size": size}
+    print(f"[{size:,}] preparing from scratch …", file=sys.stderr)
+    result["prepare"] = run_child(["--step", "prepare", str(export)], env)
+    for path in held:  # the next day's files land: copied, so they are new files
+        shutil.copyfile(path, export / path.parent.name / path.name)
+    result["held_rows"] = held_rows(held)
+    print(f"[{size:,}] a new export lands …", file=sys.stderr)
+    result["landing"] = run_child(["--step", "landing"], env)
+    print(f"[{size:,}] named queries …", file=sys.stderr)
+    result["queries"] = run_child(["--step", "queries", str(export), "--runs", str(runs)], env)
+    print(f"[{size:,}] pages …", file=sys.stderr)
+    result["pages"] = run_child(["--step", "pages", "--runs", str(runs)], env)
+    print(f"[{size:,}] ours vs pandas vs polars …", file=sys.stderr)
+    ours = run_child(["--step", "ours", str(export), "--runs", str(runs)], env)
+    result["ours"] = ours
+    result["baselines"] = {}
+    for library in ("pandas", "polars"):
+        for name in COMPUTATIONS:
+            got = run_baseline(library, name, export, ours["as_of"])
+            same = got.pop("result") == ours["computations"][name]["result"]
+            result["baselines"][f"{library}/{name}"] = {**got, "same": same}
+    for name in COMPUTATIONS:
+        ours["computations"][name].pop("result")
+    return result
+
+
+def held_rows(paths: list[Path]) -> dict:
+    import pyarrow.parquet as pq
+    return {p.parent.name: pq.read_metadata(p).num_rows for p in paths}
+
+
+# ------------------------------------------------------------------- report
+
+def fmt(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def render(results: list[dict], runs: int, command: str) -> str:
+    lines = ["# Speed at national scale", "",
+             f"Machine: {machine()}. DuckDB memory limit {MEMORY_LIMIT} (set explicitly). "
+             f"Command: `{command}`. Generated {datetime.now():%Y-%m-%d %H:%M} UTC.", "",
+             f"Warm figures are medians of {runs} runs. Each step runs in its own process, so each peak RSS "
+             "is that process's own. Pages are measured under Streamlit's AppTest in one dashboard process "
+             "with the background warm-up off, so that 'cold' is cold: *data* is the time inside the data "
+             "layer (queries and cache), *script* the whole page script (data plus building every chart, "
+             "without a browser; `bench_pages_browser.py` measures the browser).", ""]
+    lines += ["## Targets", "", "| target | " + " | ".join(f"{r['size']:,}" for r in results) + " |",
+              "|---|" + "---:|" * len(results)]
+
+    def row(label, values):
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
+
+    row("filter change, page data not cached (worst page, median) — target < 1 s",
+        [fmt(max(p["filter_data"] for p in r["pages"]["pages"].values())) for r in results])
+    row("same view again (worst page, median) — target < 100 ms",
+        [fmt(max(p["warm_data"] for p in r["pages"]["pages"].values())) for r in results])
+    row("new export lands: first page ready, incremental preparation included — target < 30 s",
+        [fmt(r["landing"]["seconds"]) for r in results])
+    row("first preparation of an export directory (no previous export)",
+        [fmt(r["prepare"]["seconds"]) for r in results])
+    row("peak RSS of the dashboard process (pages) — target < 4 GB",
+        [f"{r['pages']['peak_mb']:,.0f} MB" for r in results])
+    row("peak RSS while landing / preparing from scratch",
+        [f"{r['landing']['peak_mb']:,.0f} / {r['prepare']['peak_mb']:,.0f} MB" for r in results])
+    for name in COMPUTATIONS:
+        row(f"{HEADLINE_LABELS[name]}: pandas ÷ ours (≥ 20×), polars ÷ ours (≥ 5×)",
+            [f"{r['baselines'][f'pandas/{name}']['seconds'] / r['ours']['computations'][name]['cold']:.0f}× / "
+             f"{r['baselines'][f'polars/{name}']['seconds'] / r['ours']['computations'][name]['cold']:.0f}×"
+             for r in results])
+    row("all three give the same numbers", ["yes" if all(b["same"] for b in r["baselines"].values()) else "**NO**"
+                                            for r in results])
+
+    for r in results:
+        size = r["size"]
+        lines += ["", f"## {size:,} enrollments", "",
+                  f"Rows landing in the new export (one chunk of each table): "
+                  + ", ".join(f"{t} {n:,}" for t, n in r["held_rows"].items()) + ".", "",
+                  "### Three headline computations (ours cold = first run in a fresh process)", "",
+                  "| computation | ours cold | ours warm | pandas | polars | pandas ÷ ours | polars ÷ ours | "
+                  "pandas peak | polars peak | same numbers |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for name in COMPUTATIONS:
+            o = r["ours"]["computations"][name]
+            pd_, pl_ = r["baselines"][f"pandas/{name}"], r["baselines"][f"polars/{name}"]
+            lines.append(f"| {HEADLINE_LABELS[name]} | {fmt(o['cold'])} | {fmt(o['warm'])} | {fmt(pd_['seconds'])} | "
+                         f"{fmt(pl_['seconds'])} | {pd_['seconds'] / o['cold']:.0f}× | {pl_['seconds'] / o['cold']:.0f}× | "
+                         f"{pd_['peak_mb']:,.0f} MB | {pl_['peak_mb']:,.0f} MB | "
+                         f"{'yes' if pd_['same'] and pl_['same'] else '**NO**'} |")
+        lines += ["", "### Pages (data layer / whole script)", "",
+                  "| page | cold | same view again | filter change (median) | filter change (max) |",
+                  "|---|---:|---:|---:|---:|"]
+        for page, p in r["pages"]["pages"].items():
+            lines.append(f"| {page} | {fmt(p['cold']['data'])} / {fmt(p['cold']['script'])} | "
+                         f"{fmt(p['warm_data'])} / {fmt(p['warm_script'])} | "
+                         f"{fmt(p['filter_data'])} / {fmt(p['filter_script'])} | {fmt(p['filter_data_max'])} |")
+        land = r["landing"]
+        lines += ["", "### Preparation", "",
+                  f"From scratch: {fmt(r['prepare']['seconds'])} ({r['prepare']['db_mb']:,.0f} MB database). "
+                  f"New export landing ({land['preparation']}): first page ready after {fmt(land['seconds'])}, "
+                  f"of which preparation {fmt(land['prepare_seconds'])} and the page "
+                  f"{fmt(land['page']['script'] - land['prepare_seconds'])}.", "",
+                  "| step | from scratch | incremental |", "|---|---:|---:|"]
+        steps = dict.fromkeys([*r["prepare"]["timings"], *land["timings"]])
+        for step in steps:
+            a, b = r["prepare"]["timings"].get(step), land["timings"].get(step)
+            if (a or 0) + (b or 0) >= 0.05:
+                lines.append(f"| {step} | {fmt(a) if a is not None else '–'} | {fmt(b) if b is not None else '–'} |")
+        lines += ["", "### Named queries (as of the latest event, no filters)", "",
+                  "| query | cold | warm |", "|---|---:|---:|"]
+        for name, q in r["queries"]["queries"].items():
+            lines.append(f"| {name} | {fmt(q['cold'])} | {fmt(q['warm'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "enrollment-dashboard-bench",
+                        help="where generated exports and prepared databases are kept (never in the repo)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("target", nargs="?", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.step:
+        if args.step == "prepare":
+            print(json.dumps(step_prepare(args.target)))
+        elif args.step == "landing":
+            print(json.dumps(step_landing()))
+        elif args.step == "queries":
+            print(json.dumps(step_queries(args.target, args.runs)))
+        elif args.step == "pages":
+            print(json.dumps(step_pages(args.runs, ["TX", "FL", "GA", "OH", "MI", "PA", "IL"])))
+        elif args.step == "ours":
+            print(json.dumps(step_ours(args.target, args.runs)))
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
+    results = [measure(size, args.runs, args.work) for size in args.sizes]
+    command = "python -m benchmarks.bench_scale " + " ".join(sys.argv[1:])
+    text = render(results, args.runs, command.strip())
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    (args.out.with_suffix(".json")).write_text(json.dumps(results, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
