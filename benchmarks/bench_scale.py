@@ -150,10 +150,11 @@ def step_pages(runs: int, states: list[str]) -> dict:
 
 
 def query_params(name: str, params: tuple[str, ...], as_of: datetime) -> dict:
+    """Representative values; work lists at the length a page shows (downloads fetch more, on a click)."""
     from dashboard import metrics as m
     values = {"as_of": as_of, "date_from": None, "date_to": None, "states": None, "issuers": None,
-              "now": m.utc_now(), "limit": 200_000, "stage": "paid", "stage_from": "plan_selected",
-              "stage_to": "accepted_834", "stages": None, "category": "exchange_only", "window_days": 7,
+              "now": m.utc_now(), "limit": 500, "stage": "paid", "stage_from": "plan_selected",
+              "stage_to": "accepted_834", "stages": None, "deadline": None, "category": "exchange_only", "window_days": 7,
               "release_issuers": None}
     return {p: values[p] for p in params}
 

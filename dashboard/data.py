@@ -126,7 +126,9 @@ _WARM = [("funnel", {}), ("errors", {}), ("never_sent", {}), ("backlog", {}), ("
          ("stage_counts_by_day", {}), ("errors_daily", {}), ("never_sent_trend", {}), ("backlog_trend", {}),
          ("fix_impact", {}), ("errors_by_issuer", {}), ("time_to_convert", {}), ("conversion_by_week", {}),
          ("canaries", {}), ("reconciliation", {}), ("fix_impact", {"window_days": 7}),
-         ("dropouts", {"stage": "paid", "limit": 200_000}), ("backlog_work_list", {"stages": None, "limit": 200_000}),
+         ("dropouts", {"stage": "paid", "limit": 500}), ("backlog_work_list", {"stages": None, "limit": 300}),
+         ("backlog_work_list", {"stages": None, "limit": 300, "deadline": "past_due"}),
+         ("backlog_work_list", {"stages": None, "limit": 300, "deadline": "at_risk"}),
          ("time_to_convert_histogram", {"stage_from": "plan_selected", "stage_to": "accepted_834"})]
 
 
@@ -206,6 +208,13 @@ def get(view: View, name: str, **kwargs: Any) -> Any:
         raise KeyError(f"{name} is not a dashboard metric")
     return _cached(name, view.export.fingerprint, view.as_of, view.filters, view.scope,
                    tuple(sorted(kwargs.items())), view.engine)
+
+
+def fetcher(view: View, name: str, **kwargs: Any):
+    """A metric for a download: computed when called (on the click), not cached, scope applied."""
+    if name not in ALLOWED:
+        raise KeyError(f"{name} is not a dashboard metric")
+    return lambda: getattr(m, name)(m.Query(view.engine, view.as_of, view.filters, view.scope), **kwargs)
 
 
 @st.cache_data(max_entries=20, ttl=config.cache_ttl_seconds(), show_spinner=False)

@@ -253,9 +253,11 @@ def dropouts(q: Query, stage: str, limit: int) -> list[dict[str, Any]]:
     return q.engine.rows("funnel_dropouts", **q.params(), stage=stage, limit=int(limit))
 
 
-def backlog_work_list(q: Query, stages: tuple[str, ...] | None, limit: int) -> list[dict[str, Any]]:
+def backlog_work_list(q: Query, stages: tuple[str, ...] | None, limit: int,
+                      deadline: str | None = None) -> list[dict[str, Any]]:
+    """The backlog itemised, longest wait first; `deadline` 'past_due' or 'at_risk' keeps only those."""
     return q.engine.rows("backlog_work_list", **q.params(), stages=list(stages) if stages else None,
-                         limit=int(limit))
+                         deadline=deadline, limit=int(limit))
 
 
 def errors_by_issuer(q: Query) -> list[dict[str, Any]]:

@@ -61,16 +61,20 @@ def empty(message: str = "No enrollments match these filters.") -> None:
     st.info(message, icon=":material/filter_alt_off:")
 
 
-def csv_download(view: data.View, rows: list[dict[str, Any]], label: str, file_name: str, key: str) -> None:
-    """A CSV of `rows` with the filters in force written at its top, built only when clicked."""
+def csv_download(view: data.View, fetch: Callable[[], list[dict[str, Any]]], label: str, file_name: str,
+                 key: str, *, available: bool = True) -> None:
+    """A CSV of the rows `fetch()` returns, with the filters in force written at its top.
+
+    The rows are fetched and the file built only when the button is clicked: a full work list can
+    hold hundreds of thousands of rows, which the page itself never needs."""
     def build() -> str:
         buffer = io.StringIO()
         buffer.write("\n".join(filter_lines(view)) + "\n")
-        pd.DataFrame(rows).to_csv(buffer, index=False)
+        pd.DataFrame(fetch()).to_csv(buffer, index=False)
         return buffer.getvalue()
 
     st.download_button(label, build, file_name=file_name, mime="text/csv", key=key, on_click="ignore",
-                       icon=":material/download:", disabled=not rows)
+                       icon=":material/download:", disabled=not available)
 
 
 def kpi(column, name: str, value: Any, previous: Any = None, *, series: list | None = None,

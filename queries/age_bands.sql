@@ -4,11 +4,10 @@
 -- plan was selected. Only counts leave the database: birth dates are never returned.
 -- params: $as_of timestamp, $date_from timestamp, $date_to timestamp, $states varchar[], $issuers varchar[]
 WITH selected AS (
-    SELECT c.enrollment_id, c.plan_selected_at, e.subscriber_birth_date
+    SELECT plan_selected_at, subscriber_birth_date
     FROM cohort($as_of::TIMESTAMP, $date_from::TIMESTAMP, $date_to::TIMESTAMP,
-                $states::VARCHAR[], $issuers::VARCHAR[]) AS c
-    JOIN enrollments AS e ON e.enrollment_id = c.enrollment_id
-    WHERE c.entered_plan_selected IS NOT NULL
+                $states::VARCHAR[], $issuers::VARCHAR[])
+    WHERE entered_plan_selected IS NOT NULL
 ),
 
 aged AS (
@@ -23,11 +22,20 @@ band AS (
     ) AS b(band_order, age_band, low, high)
 ),
 
-final AS (
-    SELECT b.band_order, b.age_band, count(a.age) AS enrollments
-    FROM band AS b
-    LEFT JOIN aged AS a ON a.age >= b.low AND a.age < b.high
+counted AS (
+    SELECT
+        CASE WHEN age >= 0 AND age < 18 THEN 1 WHEN age < 35 THEN 2 WHEN age < 55 THEN 3 WHEN age < 65 THEN 4
+             WHEN age < 1000 THEN 5 END AS band_order,
+        count(*) AS enrollments
+    FROM aged
+    WHERE age IS NOT NULL
     GROUP BY ALL
+),
+
+final AS (
+    SELECT b.band_order, b.age_band, coalesce(c.enrollments, 0) AS enrollments
+    FROM band AS b
+    LEFT JOIN counted AS c ON c.band_order = b.band_order
 )
 
 SELECT age_band, enrollments FROM final ORDER BY band_order

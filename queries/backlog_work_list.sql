@@ -2,7 +2,7 @@
 -- One row per cohort enrollment in the backlog as of $as_of at one of $stages (null = all), oldest
 -- first, at most $limit rows: ids, issuer, state, stage, waiting since, age in days, binder-payment
 -- due date and its deadline status (past_due / at_risk / null as metrics.md defines them).
--- params: $as_of timestamp, $date_from timestamp, $date_to timestamp, $states varchar[], $issuers varchar[], $stages varchar[], $limit integer
+-- params: $as_of timestamp, $date_from timestamp, $date_to timestamp, $states varchar[], $issuers varchar[], $stages varchar[], $deadline varchar, $limit integer
 WITH item AS (
     SELECT *
     FROM backlog_items($as_of::TIMESTAMP, $date_from::TIMESTAMP, $date_to::TIMESTAMP,
@@ -21,4 +21,7 @@ final AS (
     FROM item
 )
 
-SELECT * FROM final ORDER BY waiting_since, enrollment_id LIMIT $limit
+SELECT * FROM final
+WHERE $deadline::VARCHAR IS NULL OR deadline = $deadline::VARCHAR
+ORDER BY waiting_since, enrollment_id
+LIMIT $limit

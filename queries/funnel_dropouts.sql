@@ -9,22 +9,25 @@ WITH cohort AS (
                 $states::VARCHAR[], $issuers::VARCHAR[])
 ),
 
-entry AS (
-    SELECT
-        enrollment_id, issuer_id, state, is_cancelled,
-        [entered_applied, entered_plan_selected, entered_sent_834, entered_accepted_834,
-         entered_reached_payment, entered_paid, entered_effectuated] AS entered,
-        list_position(['applied', 'plan_selected', 'sent_834', 'accepted_834', 'reached_payment', 'paid',
-                       'effectuated'], $stage::VARCHAR) AS stage_number
-    FROM cohort
+stage_number AS (
+    SELECT list_position(['applied', 'plan_selected', 'sent_834', 'accepted_834', 'reached_payment', 'paid',
+                          'effectuated'], $stage::VARCHAR) AS n
 ),
 
 dropped AS (
-    SELECT *, entered[stage_number - 1] AS entered_at
-    FROM entry
-    WHERE stage_number > 1
-      AND entered[stage_number - 1] IS NOT NULL
-      AND entered[stage_number] IS NULL
+    -- entered the stage before $stage (entered_at) but not $stage itself
+    SELECT
+        c.enrollment_id, c.issuer_id, c.state, c.is_cancelled, s.n AS stage_number,
+        CASE s.n
+            WHEN 2 THEN c.entered_applied WHEN 3 THEN c.entered_plan_selected WHEN 4 THEN c.entered_sent_834
+            WHEN 5 THEN c.entered_accepted_834 WHEN 6 THEN c.entered_reached_payment WHEN 7 THEN c.entered_paid
+        END AS entered_at,
+        CASE s.n
+            WHEN 2 THEN c.entered_plan_selected WHEN 3 THEN c.entered_sent_834 WHEN 4 THEN c.entered_accepted_834
+            WHEN 5 THEN c.entered_reached_payment WHEN 6 THEN c.entered_paid WHEN 7 THEN c.entered_effectuated
+        END AS entered_stage_at
+    FROM cohort AS c, stage_number AS s
+    WHERE s.n > 1
 ),
 
 final AS (
@@ -38,6 +41,7 @@ final AS (
         (epoch_us($as_of::TIMESTAMP) - epoch_us(entered_at)) / 86400000000.0 AS age_days,
         is_cancelled AS cancelled
     FROM dropped
+    WHERE entered_at IS NOT NULL AND entered_stage_at IS NULL
 )
 
 SELECT * FROM final ORDER BY entered_at, enrollment_id LIMIT $limit

@@ -23,27 +23,28 @@ stage_pair AS (
     ) AS p(pair_order, stage_from, stage_to)
 ),
 
+-- one pass over the cohort: the hours of each pair in its own column (in pair_order)
 duration AS (
     SELECT
-        p.pair_order,
-        (epoch_us(CASE p.stage_to
-             WHEN 'plan_selected' THEN c.entered_plan_selected
-             WHEN 'sent_834' THEN c.entered_sent_834
-             WHEN 'accepted_834' THEN c.entered_accepted_834
-             WHEN 'reached_payment' THEN c.entered_reached_payment
-             WHEN 'paid' THEN c.entered_paid
-             WHEN 'effectuated' THEN c.entered_effectuated
-         END)
-         - epoch_us(CASE p.stage_from
-             WHEN 'applied' THEN c.entered_applied
-             WHEN 'plan_selected' THEN c.entered_plan_selected
-             WHEN 'sent_834' THEN c.entered_sent_834
-             WHEN 'accepted_834' THEN c.entered_accepted_834
-             WHEN 'reached_payment' THEN c.entered_reached_payment
-             WHEN 'paid' THEN c.entered_paid
-         END)) / 3600000000.0 AS hours
-    FROM cohort AS c
-    CROSS JOIN stage_pair AS p
+        (epoch_us(entered_accepted_834) - epoch_us(entered_plan_selected)) / 3600000000.0 AS h1,
+        (epoch_us(entered_paid) - epoch_us(entered_plan_selected)) / 3600000000.0 AS h2,
+        (epoch_us(entered_effectuated) - epoch_us(entered_plan_selected)) / 3600000000.0 AS h3,
+        (epoch_us(entered_plan_selected) - epoch_us(entered_applied)) / 3600000000.0 AS h4,
+        (epoch_us(entered_sent_834) - epoch_us(entered_plan_selected)) / 3600000000.0 AS h5,
+        (epoch_us(entered_accepted_834) - epoch_us(entered_sent_834)) / 3600000000.0 AS h6,
+        (epoch_us(entered_reached_payment) - epoch_us(entered_accepted_834)) / 3600000000.0 AS h7,
+        (epoch_us(entered_paid) - epoch_us(entered_reached_payment)) / 3600000000.0 AS h8,
+        (epoch_us(entered_effectuated) - epoch_us(entered_paid)) / 3600000000.0 AS h9
+    FROM cohort
+),
+
+summary AS (
+    SELECT
+        [count(h1), count(h2), count(h3), count(h4), count(h5), count(h6), count(h7), count(h8), count(h9)] AS n,
+        [quantile_cont(h1, [0.5, 0.9]), quantile_cont(h2, [0.5, 0.9]), quantile_cont(h3, [0.5, 0.9]),
+         quantile_cont(h4, [0.5, 0.9]), quantile_cont(h5, [0.5, 0.9]), quantile_cont(h6, [0.5, 0.9]),
+         quantile_cont(h7, [0.5, 0.9]), quantile_cont(h8, [0.5, 0.9]), quantile_cont(h9, [0.5, 0.9])] AS q
+    FROM duration
 ),
 
 final AS (
@@ -51,12 +52,11 @@ final AS (
         p.pair_order,
         p.stage_from,
         p.stage_to,
-        count(d.hours) AS n,
-        quantile_cont(d.hours, 0.5) AS median_hours,
-        quantile_cont(d.hours, 0.9) AS p90_hours
+        s.n[p.pair_order] AS n,
+        s.q[p.pair_order][1] AS median_hours,
+        s.q[p.pair_order][2] AS p90_hours
     FROM stage_pair AS p
-    LEFT JOIN duration AS d ON d.pair_order = p.pair_order
-    GROUP BY ALL
+    CROSS JOIN summary AS s
 )
 
 SELECT * FROM final ORDER BY pair_order

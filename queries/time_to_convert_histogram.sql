@@ -31,11 +31,24 @@ bin AS (
     ) AS b(bin_order, label, low, high)
 ),
 
-final AS (
-    SELECT b.bin_order, b.label, count(d.hours) AS enrollments
-    FROM bin AS b
-    LEFT JOIN duration AS d ON d.hours >= b.low AND d.hours < b.high
+binned AS (
+    SELECT
+        CASE
+            WHEN hours < 0 THEN NULL
+            WHEN hours < 1 THEN 1 WHEN hours < 6 THEN 2 WHEN hours < 24 THEN 3 WHEN hours < 72 THEN 4
+            WHEN hours < 168 THEN 5 WHEN hours < 336 THEN 6 WHEN hours < 672 THEN 7 WHEN hours < 1e12 THEN 8
+        END AS bin_order,
+        count(*) AS enrollments
+    FROM duration
+    WHERE hours IS NOT NULL
     GROUP BY ALL
+),
+
+final AS (
+    -- every bin, with 0 when empty; the bounds above are the bins' (low included, high excluded)
+    SELECT b.bin_order, b.label, coalesce(d.enrollments, 0) AS enrollments
+    FROM bin AS b
+    LEFT JOIN binned AS d ON d.bin_order = b.bin_order
 )
 
 SELECT label, enrollments FROM final ORDER BY bin_order

@@ -10,7 +10,7 @@ from exportkit import enrollment, write_export
 
 SAMPLE = {"as_of": datetime(2013, 12, 1), "date_from": None, "date_to": None, "states": ["NC"],
           "issuers": None, "window_days": 7, "release_issuers": None, "now": datetime(2014, 1, 1),
-          "stages": None, "stage": "paid", "limit": 100, "category": "matched", "stage_from": "plan_selected",
+          "stages": None, "deadline": None, "stage": "paid", "limit": 100, "category": "matched", "stage_from": "plan_selected",
           "stage_to": "paid"}
 
 ALL_SQL = sorted(QUERIES_DIR.rglob("*.sql"))

@@ -40,13 +40,16 @@ def test_dropouts_list_the_drop_off(engine):
 
 def test_backlog_work_list_itemises_the_backlog_and_deadlines(engine):
     for q in queries(engine):
-        rows = engine.rows("backlog_work_list", **q.params(), stages=None, limit=NO_LIMIT)
+        rows = engine.rows("backlog_work_list", **q.params(), stages=None, deadline=None, limit=NO_LIMIT)
         assert len(rows) == sum(b["count"] for b in m.backlog(q))
         risk = m.payment_deadline_risk(q)
         assert sum(r["deadline"] == "at_risk" for r in rows) == risk["at_risk"]
         assert sum(r["deadline"] == "past_due" for r in rows) == risk["past_due"]
-        some = engine.rows("backlog_work_list", **q.params(), stages=["awaiting_ack"], limit=NO_LIMIT)
+        some = engine.rows("backlog_work_list", **q.params(), stages=["awaiting_ack"], deadline=None, limit=NO_LIMIT)
         assert {r["stage"] for r in some} <= {"awaiting_ack"}
+        for deadline in ("past_due", "at_risk"):
+            only = m.backlog_work_list(q, None, NO_LIMIT, deadline=deadline)
+            assert only == [r for r in rows if r["deadline"] == deadline]
 
 
 def test_errors_by_issuer_add_up(engine):

@@ -43,29 +43,35 @@ oldest = pd.DataFrame([{"Stage": t.BACKLOG_LABELS[s], "Waiting": sum(r["count"] 
 st.dataframe(oldest, hide_index=True, column_config={"Oldest (days)": st.column_config.NumberColumn(format="%.1f")})
 
 st.subheader("Work lists")
-LIMIT, SHOWN = 200_000, 300
-items = data.get(view, "backlog_work_list", stages=None, limit=LIMIT)
+SHOWN, DOWNLOAD = 300, 1_000_000
 columns = ["enrollment_id", "name", "state", "stage", "waiting_since", "age_days", "payment_due_date", "deadline"]
 config = {"name": "Issuer", "age_days": st.column_config.NumberColumn("Days waiting", format="%.1f"),
           "payment_due_date": "Payment due"}
+
+
+def work_list(key: str, count: int, note: str, stages: tuple[str, ...] | None = None,
+              deadline: str | None = None) -> None:
+    """The first SHOWN of a work list, longest wait first, and the whole list as a download."""
+    st.caption(f"{count:,} enrollments: {note}" + (f"; the first {SHOWN} are shown" if count > SHOWN else ""))
+    if count:
+        rows = data.get(view, "backlog_work_list", stages=stages, limit=SHOWN, deadline=deadline)
+        st.dataframe(pd.DataFrame(ui.named(view, rows))[columns], hide_index=True, column_config=config)
+    else:
+        ui.empty("Nobody in this list.")
+    ui.csv_download(view, data.fetcher(view, "backlog_work_list", stages=stages, limit=DOWNLOAD, deadline=deadline),
+                    "Download this work list (CSV)", f"backlog_{key}.csv", f"dl_{key}", available=count > 0)
+    if count > DOWNLOAD:
+        st.warning(f"The download holds the {DOWNLOAD:,} longest waits; narrow the filters for the rest.")
+
+
+waiting = {s: sum(r["count"] for r in backlog if r["stage"] == s) for s in t.BACKLOG_LABELS}
 tabs = st.tabs(["Past due", "At risk", "Oldest", "By stage"])
-for tab, key, rows, note in (
-        (tabs[0], "past_due", [r for r in items if r["deadline"] == "past_due"], "binder payment due date passed"),
-        (tabs[1], "at_risk", [r for r in items if r["deadline"] == "at_risk"], "binder payment due within 7 days"),
-        (tabs[2], "oldest", items, "every backlog enrollment, longest wait first")):
-    with tab:
-        st.caption(f"{len(rows):,} enrollments: {note}" + (f"; the first {SHOWN} are shown" if len(rows) > SHOWN else ""))
-        if rows:
-            st.dataframe(pd.DataFrame(ui.named(view, rows[:SHOWN]))[columns], hide_index=True, column_config=config)
-        else:
-            ui.empty("Nobody in this list.")
-        ui.csv_download(view, rows, "Download this work list (CSV)", f"backlog_{key}.csv", f"dl_{key}")
+with tabs[0]:
+    work_list("past_due", risk["past_due"], "binder payment due date passed", deadline="past_due")
+with tabs[1]:
+    work_list("at_risk", risk["at_risk"], "binder payment due within 7 days", deadline="at_risk")
+with tabs[2]:
+    work_list("oldest", sum(waiting.values()), "every backlog enrollment, longest wait first")
 with tabs[3]:
     stage = st.selectbox("Stage", list(t.BACKLOG_LABELS), format_func=t.BACKLOG_LABELS.get, key="backlog_stage")
-    rows = [r for r in items if r["stage"] == stage]
-    st.caption(f"{len(rows):,} enrollments waiting at this stage" + (f"; the first {SHOWN} are shown" if len(rows) > SHOWN else ""))
-    if rows:
-        st.dataframe(pd.DataFrame(ui.named(view, rows[:SHOWN]))[columns], hide_index=True, column_config=config)
-    ui.csv_download(view, rows, "Download this work list (CSV)", f"backlog_{stage}.csv", "dl_stage")
-if len(items) >= LIMIT:
-    st.warning(f"The work lists hold the {LIMIT:,} longest waits; narrow the filters for the rest.")
+    work_list("stage", waiting[stage], "waiting at this stage", stages=(stage,))

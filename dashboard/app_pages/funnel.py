@@ -61,19 +61,20 @@ for tab, groups, label, key, names_of in ((tab_issuer, funnel.by_issuer, "Issuer
 st.subheader("Who dropped out at a stage")
 stage = st.selectbox("Stage not reached", m.STAGES[1:], index=len(m.STAGES) - 3, key="drop_stage",
                      format_func=lambda s: t.STAGE_LABELS[s], bind="query-params")
-SHOWN, DOWNLOAD = 500, 200_000
-rows = data.get(view, "dropouts", stage=stage, limit=DOWNLOAD)
+SHOWN, DOWNLOAD = 500, 1_000_000
+rows = data.get(view, "dropouts", stage=stage, limit=SHOWN)
 drop = next(s["drop_off"] for s in funnel.total if s["stage"] == stage)
 st.caption(f"{drop:,} enrollments reached the stage before '{t.STAGE_LABELS[stage]}' but not it (oldest first"
            f"{f'; the first {SHOWN:,} are shown, the download holds up to {DOWNLOAD:,}' if drop > SHOWN else ''}).")
-frame = pd.DataFrame(ui.named(view, rows[:SHOWN]))
+frame = pd.DataFrame(ui.named(view, rows))
 if frame.empty:
     ui.empty("Nobody dropped out at this stage in this view.")
 else:
     st.dataframe(frame[["enrollment_id", "name", "state", "stage_entered", "entered_at", "age_days", "cancelled"]],
                  hide_index=True, column_config={"name": "Issuer", "age_days": st.column_config.NumberColumn(
                      "Days at that stage", format="%.1f")})
-ui.csv_download(view, rows, "Download the list (CSV)", f"dropped_before_{stage}.csv", "drop_download")
+ui.csv_download(view, data.fetcher(view, "dropouts", stage=stage, limit=DOWNLOAD), "Download the list (CSV)",
+                f"dropped_before_{stage}.csv", "drop_download", available=drop > 0)
 
 st.subheader("Time to convert")
 ttc = data.get(view, "time_to_convert")

@@ -79,10 +79,14 @@ for column, key in zip(cols, labels):
 category = st.segmented_control("Work list", list(labels), format_func=labels.get, default="field_mismatch",
                                 key="recon_category")
 if category:
-    rows = data.get(focus, "reconciliation_work_list", category=category, limit=200_000)
+    SHOWN, DOWNLOAD = 300, 1_000_000
+    rows = data.get(focus, "reconciliation_work_list", category=category, limit=SHOWN)
     if rows:
-        st.dataframe(pd.DataFrame(rows[:300]), hide_index=True)
+        if row[category] > SHOWN:
+            st.caption(f"{row[category]:,} records; the first {SHOWN} are shown, the download holds them all.")
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
     else:
         ui.empty("No record in this category.")
-    ui.csv_download(focus, rows, "Download this work list (CSV)", f"reconciliation_{issuer}_{category}.csv",
-                    "recon_download")
+    ui.csv_download(focus, data.fetcher(focus, "reconciliation_work_list", category=category, limit=DOWNLOAD),
+                    "Download this work list (CSV)", f"reconciliation_{issuer}_{category}.csv", "recon_download",
+                    available=row[category] > 0)

@@ -17,4 +17,5 @@ final AS (
     FROM staged
 )
 
-SELECT * FROM final
+-- Stored in filter order: a state or issuer filter then reads only the blocks that hold its enrollments.
+SELECT * FROM final ORDER BY state, issuer_id, application_submitted_at

@@ -12,8 +12,24 @@ CREATE OR REPLACE TABLE enrollment_milestones AS
 WITH enrollment AS (
     SELECT
         enrollment_id, state, issuer_id, is_test, application_submitted_at, plan_selected_at,
-        cancelled_at, coverage_start_date, responsible_cents
+        cancelled_at, coverage_start_date, responsible_cents, subscriber_birth_date, plan_id, aptc_amount_cents
     FROM enrollments
+),
+
+-- Reconciliation compares the issuer's earliest effectuation (on a tie the smaller transaction_id)
+-- with the enrollment: that one is the earliest sent by any T at which one exists.
+first_effectuation AS (
+    SELECT
+        enrollment_id,
+        transaction_id AS eff_transaction_id,
+        sent_at AS eff_sent_at,
+        plan_id AS eff_plan_id,
+        coverage_start_date AS eff_coverage_start_date,
+        aptc_amount_cents AS eff_aptc_amount_cents
+    FROM transactions_834
+    WHERE direction = 'inbound' AND maintenance_type = '021' AND maintenance_reason = '28'
+      AND is_enrollment_known AND issuer_id = enrollment_issuer_id
+    QUALIFY row_number() OVER (PARTITION BY enrollment_id ORDER BY sent_at, transaction_id) = 1
 ),
 
 first_known AS (
@@ -33,9 +49,10 @@ first_known AS (
 ),
 
 joined AS (
-    SELECT e.*, k.* EXCLUDE (enrollment_id)
+    SELECT e.*, k.* EXCLUDE (enrollment_id), f.* EXCLUDE (enrollment_id)
     FROM enrollment AS e
     LEFT JOIN first_known AS k ON k.enrollment_id = e.enrollment_id
+    LEFT JOIN first_effectuation AS f ON f.enrollment_id = e.enrollment_id
 ),
 
 -- greatest() skips nulls, so every step says explicitly that both sides must exist.
@@ -104,8 +121,18 @@ final AS (
         known_sent_834 AS first_sent_834, known_accepted_834 AS accepted_first_known,
         accepted_last_known, accepted_min_value, accepted_events,
         known_reached_payment AS first_reached_payment, known_paid AS first_paid,
-        known_effectuated AS first_effectuated
+        known_effectuated AS first_effectuated,
+        subscriber_birth_date,
+        eff_transaction_id,
+        eff_sent_at,
+        -- the fields in which the effectuation differs from the enrollment (two nulls are equal)
+        CASE WHEN eff_transaction_id IS NOT NULL THEN concat_ws(', ',
+            CASE WHEN plan_id IS DISTINCT FROM eff_plan_id THEN 'plan_id' END,
+            CASE WHEN coverage_start_date IS DISTINCT FROM eff_coverage_start_date THEN 'coverage_start_date' END,
+            CASE WHEN aptc_amount_cents IS DISTINCT FROM eff_aptc_amount_cents THEN 'aptc_amount' END
+        ) END AS eff_differing_fields
     FROM step_6
 )
 
-SELECT * FROM final
+-- Stored in filter order: a state or issuer filter then reads only the blocks that hold its enrollments.
+SELECT * FROM final ORDER BY state, issuer_id, application_submitted_at

@@ -81,7 +81,8 @@ step_6 AS (
 final AS (
     SELECT
         enrollment_id, state, issuer_id, is_test, application_submitted_at, plan_selected_at,
-        coverage_start_date, responsible_cents,
+        coverage_start_date, responsible_cents, subscriber_birth_date,
+        eff_transaction_id, eff_sent_at, eff_differing_fields,
         coalesce(cancelled_at <= as_of_t, false) AS is_cancelled,
         event_sent_834 IS NOT NULL AS has_initial_834_to_issuer,
         entered_applied, entered_plan_selected, entered_sent_834, entered_accepted_834,
