@@ -111,7 +111,6 @@ def pandas_backlog(export: Path, T: datetime) -> dict:
 
 def pandas_errors_daily(export: Path, T: datetime) -> dict:
     import numpy as np
-    import pandas as pd
     e = _pd_read(export, "enrollments", ["enrollment_id", *COMPARED, "is_test"])
     t = _pd_read(export, "transactions_834", ["transaction_id", "enrollment_id", "direction", "maintenance_type",
                                                "sent_at", "ack_code", "ack_at", *COMPARED])

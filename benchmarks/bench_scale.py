@@ -32,7 +32,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -175,7 +175,14 @@ def step_queries(export: str, runs: int) -> dict:
             start = time.perf_counter()
             engine.rows(name, **params)
             warm.append(time.perf_counter() - start)
-        out[name] = {"cold": cold, "warm": statistics.median(warm)}
+        # the same query for a state filter and for an as-of a week earlier (first run each: not cached)
+        other = {}
+        for label, change in (("state", {"states": ["TX"]}), ("week_ago", {"as_of": as_of - timedelta(days=7)})):
+            changed = {**params, **{k: v for k, v in change.items() if k in params}}
+            start = time.perf_counter()
+            engine.rows(name, **changed)
+            other[label] = time.perf_counter() - start
+        out[name] = {"cold": cold, "warm": statistics.median(warm), **other}
     return {"queries": out, "peak_mb": peak_mb(), "as_of": as_of.isoformat()}
 
 
@@ -319,7 +326,7 @@ def render(results: list[dict], runs: int, command: str) -> str:
     for r in results:
         size = r["size"]
         lines += ["", f"## {size:,} enrollments", "",
-                  f"Rows landing in the new export (one chunk of each table): "
+                  "Rows landing in the new export (one chunk of each table): "
                   + ", ".join(f"{t} {n:,}" for t, n in r["held_rows"].items()) + ".", "",
                   "### Three headline computations (ours cold = first run in a fresh process)", "",
                   "| computation | ours cold | ours warm | pandas | polars | pandas ÷ ours | polars ÷ ours | "
@@ -350,10 +357,13 @@ def render(results: list[dict], runs: int, command: str) -> str:
             a, b = r["prepare"]["timings"].get(step), land["timings"].get(step)
             if (a or 0) + (b or 0) >= 0.05:
                 lines.append(f"| {step} | {fmt(a) if a is not None else '–'} | {fmt(b) if b is not None else '–'} |")
-        lines += ["", "### Named queries (as of the latest event, no filters)", "",
-                  "| query | cold | warm |", "|---|---:|---:|"]
+        lines += ["", "### Named queries", "",
+                  "As of the latest event with no filter (cold: first run in a fresh process; warm: median), "
+                  "then first runs with a state filter (TX, the largest state) and as of a week earlier.", "",
+                  "| query | cold | warm | state TX | as of T − 7 days |", "|---|---:|---:|---:|---:|"]
         for name, q in r["queries"]["queries"].items():
-            lines.append(f"| {name} | {fmt(q['cold'])} | {fmt(q['warm'])} |")
+            extra = [fmt(q[k]) if k in q else "–" for k in ("state", "week_ago")]
+            lines.append(f"| {name} | {fmt(q['cold'])} | {fmt(q['warm'])} | {' | '.join(extra)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -364,6 +374,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "enrollment-dashboard-bench",
                         help="where generated exports and prepared databases are kept (never in the repo)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--render", type=Path, help="only write the tables again from a saved .json of results")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("target", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -379,6 +390,16 @@ def main() -> None:
         elif args.step == "ours":
             print(json.dumps(step_ours(args.target, args.runs)))
         return
+    if args.render:
+        saved = json.loads(args.render.read_text())
+        if isinstance(saved, list):  # results saved without their command
+            saved = {"results": saved, "runs": args.runs,
+                     "command": "python -m benchmarks.bench_scale " + " ".join(
+                         ["--sizes", *map(str, args.sizes), "--runs", str(args.runs)])}
+        text = render(saved["results"], saved["runs"], saved["command"])
+        args.out.write_text(text)
+        print(text)
+        return
     args.work.mkdir(parents=True, exist_ok=True)
     results = [measure(size, args.runs, args.work) for size in args.sizes]
     command = "python -m benchmarks.bench_scale " + " ".join(sys.argv[1:])
@@ -386,7 +407,8 @@ def main() -> None:
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
-    (args.out.with_suffix(".json")).write_text(json.dumps(results, indent=1, default=str))
+    (args.out.with_suffix(".json")).write_text(json.dumps({"results": results, "runs": args.runs, "command": command},
+                                                          indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -163,3 +163,39 @@ def test_the_previous_export_serves_while_a_new_one_is_prepared(base, monkeypatc
         time.sleep(0.05)
     newest = exports.get(str(base), "new")
     assert newest.newer_since is None and newest.engine is not first.engine
+
+
+def test_pages_say_so_while_they_show_the_previous_export(base, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import REPO
+    monkeypatch.setenv("DASHBOARD_DATA_DIR", str(base))
+    monkeypatch.setenv("DASHBOARD_NEW_EXPORT_WAIT_SECONDS", "0.2")
+
+    def page() -> AppTest:
+        at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=120)
+        at.user = {}
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    def banner(at: AppTest) -> list[str]:
+        return [i.value for i in at.info if "newer export" in i.value]
+
+    before = page()
+    assert not banner(before)
+    applications = next(mm.value for mm in before.metric if mm.label == "Applications")
+
+    release = threading.Event()
+    real = data._prepare
+    monkeypatch.setattr(data, "_prepare", lambda d, f: (release.wait(timeout=60), real(d, f))[1])
+    write_table(base / "enrollments" / "day-2.parquet", "enrollments", [enrollment("E7")])
+    during = page()
+    assert banner(during) and "being prepared" in banner(during)[0]
+    assert next(mm.value for mm in during.metric if mm.label == "Applications") == applications  # previous numbers
+    release.set()
+    deadline = time.monotonic() + 60
+    while banner(after := page()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not banner(after)
+    assert next(mm.value for mm in after.metric if mm.label == "Applications") != applications
