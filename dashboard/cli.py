@@ -1,4 +1,4 @@
-"""Command line: `python -m dashboard report ...` and `python -m dashboard generate ...`."""
+"""Command line: `python -m dashboard report ...`, `generate ...` and `ingest-x12 ...`."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from . import access, config, demo
+from . import access, config, demo, ingest, x12
 from . import metrics as m
 from .engine import Engine
 from .problems import ExportError
@@ -75,17 +75,55 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="random seed (default 2013)")
     generate.add_argument("--force", action="store_true",
                           help="replace the tables and CSV files of an export already in --out")
+    generate.add_argument("--x12", type=Path, default=None, metavar="DIR",
+                          help="also write the 834s as X12 834 files with their 999 acknowledgements into DIR "
+                               "(for small exports: ingest-x12 reads them back into the same rows)")
+    ingest_x12 = commands.add_parser("ingest-x12", help="read X12 834 and 999 files into an export's 834 table")
+    ingest_x12.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_DIR",
+                            help="X12 files, or directories read recursively (names starting with . or _ skipped)")
+    ingest_x12.add_argument("--out", type=Path, required=True, metavar="EXPORT_DIR",
+                            help=f"export directory: writes {ingest.TABLE_DIR}/{ingest.TABLE_FILE}, "
+                                 f"keeps its state in {ingest.STATE_DIR}/")
+    ingest_x12.add_argument("--exchange-id", type=exchange_id, default=x12.DEFAULT_EXCHANGE_ID,
+                            help="the exchange's interchange id (ISA06/ISA08), which decides each 834's "
+                                 f"direction (default {x12.DEFAULT_EXCHANGE_ID})")
     return parser
+
+
+def exchange_id(text: str) -> str:
+    value = text.strip()
+    if not value or len(value) > 15:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an interchange id (1 to 15 characters)")
+    return value
+
+
+def run_ingest_x12(args: argparse.Namespace) -> int:
+    try:
+        summary = ingest.ingest(args.inputs, args.out, args.exchange_id)
+    except ingest.IngestError as exc:
+        raise BadInput(str(exc)) from None
+    for outcome in summary.files:
+        if outcome.status == "rejected":
+            print(f"error: {outcome.summary()}; nothing of it was stored:", file=sys.stderr)
+            for line in ingest.format_findings(outcome.findings):
+                print(line, file=sys.stderr)
+        else:
+            print(outcome.summary())
+    if summary.table is not None:
+        print(f"Wrote {summary.table}: {summary.table_rows:,} rows, {summary.acknowledged_rows:,} acknowledged"
+              + (f"; {summary.waiting_acks:,} ack(s) wait for their 834" if summary.waiting_acks else ""))
+    return EXIT_BAD_INPUT if summary.rejected else 0
 
 
 def run_generate(args: argparse.Namespace) -> int:
     out = args.out or config.data_dir()
     try:
-        counts = demo.generate(out, args.enrollments, args.seed, force=args.force)
+        counts = demo.generate(out, args.enrollments, args.seed, force=args.force, x12_dir=args.x12)
     except demo.GenerateError as exc:
         raise BadInput(str(exc)) from None
-    print(f"Wrote a demo export to {out}: " + ", ".join(f"{n:,} {t} rows" for t, n in counts.items()),
-          file=sys.stderr)
+    files = counts.pop("x12_files", None)
+    print(f"Wrote a demo export to {out}: " + ", ".join(f"{n:,} {t} rows" for t, n in counts.items())
+          + (f"; and {files:,} X12 files in {args.x12}" if files is not None else ""), file=sys.stderr)
     return 0
 
 
@@ -149,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_report(args)
         if args.command == "generate":
             return run_generate(args)
+        if args.command == "ingest-x12":
+            return run_ingest_x12(args)
     except BadInput as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

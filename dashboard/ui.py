@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 import streamlit as st
