@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .x12_write import X12Writer, x12_representable
+
 CHUNK_SIZE = 250_000
 DEMO_ENROLLMENTS = 60_000
 DEFAULT_SEED = 2013
@@ -567,8 +569,14 @@ def canary_count() -> int:
 
 
 def generate(out: Path, enrollments: int = DEMO_ENROLLMENTS, seed: int = DEFAULT_SEED, *,
-             force: bool = False, progress: bool = True) -> dict[str, int]:
-    """Write a demo export of `enrollments` public enrollments (plus canaries) into `out`."""
+             force: bool = False, progress: bool = True, x12_dir: Path | None = None) -> dict[str, int]:
+    """Write a demo export of `enrollments` public enrollments (plus canaries) into `out`.
+
+    With `x12_dir`, the 834s are also written there as X12 834 files with their 999
+    acknowledgements, and the parquet rows are the ones X12 carries (times to the second, the issuer
+    named by the plan, ...: see x12_write.x12_representable): ingesting those files gives the same
+    transactions_834 rows (under other ids), so X12 → ingest → report gives the parquet numbers.
+    """
     if enrollments < 1:
         raise GenerateError("--enrollments must be at least 1")
     out = Path(out)
@@ -591,8 +599,11 @@ def generate(out: Path, enrollments: int = DEMO_ENROLLMENTS, seed: int = DEFAULT
         bar = tqdm(total=enrollments + canary_count(), unit=" enrollments", desc="Generating demo export",
                    unit_scale=True, leave=True)
     work = [(c, first, n, False) for c, first, n in chunks] + [(0, 0, canary_count(), True)]
+    writer = X12Writer() if x12_dir is not None else None
     for c, first, n, canary in work:
         tables = generate_chunk(seed, c, first, n, issuers, pay_rates, canary=canary)
+        if writer is not None:
+            tables["transactions_834"] = _as_x12(tables["transactions_834"], writer)
         name = f"part-canary-{c:05d}.parquet" if canary else f"part-{c:05d}.parquet"
         for table_name, table in tables.items():
             _write_atomic(table, out / table_name / name)
@@ -606,7 +617,18 @@ def generate(out: Path, enrollments: int = DEMO_ENROLLMENTS, seed: int = DEFAULT
                       [[i.issuer_id, i.issuer_name, i.state] for i in issuers])
     _write_csv_atomic(out / "releases.csv", ["release_id", "deployed_at", "component", "title", "issuer_id"],
                       releases(issuers))
+    if writer is not None:
+        counts["x12_files"] = len(writer.write(Path(x12_dir), "demo"))
     return counts
+
+
+def _as_x12(table: pa.Table, writer: X12Writer) -> pa.Table:
+    """The 834 rows as X12 carries them, each queued in `writer` (their ids stay the demo's: an
+    ingester names rows by their X12 envelopes)."""
+    rows = [x12_representable(row) for row in table.to_pylist()]
+    for row in rows:
+        writer.add(row)
+    return pa.Table.from_pylist(rows, schema=table.schema)
 
 
 def ensure_default_export(default: Path, notify) -> bool:
