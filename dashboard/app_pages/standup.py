@@ -44,8 +44,10 @@ def screen() -> None:
     view = data.View(export, latest if follow_latest else base.as_of, latest, base.filters, base.scope)
     yesterday = view.at(view.as_of - timedelta(days=1))
     in_force = ui.describe_filters(view).split(" · ", 1)[1].replace("*", "")
+    pending = (f" · a newer export (landed {export.newer_since:%H:%M} UTC) is being prepared"
+               if export.newer_since is not None else "")
     st.markdown(f'<div class="kiosk-asof">Enrollment back end · data as of <b>{iso_utc(view.as_of)}</b> '
-                f'<span class="kiosk-filters">· {in_force}</span></div>', unsafe_allow_html=True)
+                f'<span class="kiosk-filters">· {in_force}{pending}</span></div>', unsafe_allow_html=True)
     funnel, funnel_y = data.get(view, "funnel"), data.get(yesterday, "funnel")
     errors, errors_y = data.get(view, "errors"), data.get(yesterday, "errors")
     never, never_y = data.get(view, "never_sent"), data.get(yesterday, "never_sent")
