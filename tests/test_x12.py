@@ -17,7 +17,8 @@ from exportkit import SCHEMAS
 from dashboard import ingest, x12
 from dashboard.cli import main
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "x12"
+# the public samples of shared/samples/x12, copied into the repository (origins and licences in its README)
+SAMPLES = Path(__file__).resolve().parent / "fixtures" / "x12"
 INVALID_SAMPLES = ("lfh_enroll-employee-managed-care.834", "pyx12_example834_5010.txt")
 # every valid sample and the rows it gives (one per policy id per transaction set)
 VALID_SAMPLES = {
@@ -38,8 +39,7 @@ TABLE = Path(ingest.TABLE_DIR) / ingest.TABLE_FILE
 
 @pytest.fixture
 def samples() -> Path:
-    if not SAMPLES.is_dir():
-        pytest.skip(f"the shared X12 samples are not at {SAMPLES}")
+    assert SAMPLES.is_dir(), f"the X12 samples are missing from {SAMPLES}"
     return SAMPLES
 
 
