@@ -70,7 +70,7 @@ def test_incremental_after_files_are_added_rewritten_and_removed(base, tmp_path)
                 [effectuation("F1", "E1", "2013-11-05 09:00")])
     write_table(base / "payments" / "day-2.parquet", "payments",
                 [payment("P2", "E2", paid_at="2013-11-04 09:00", payment_status="paid")])
-    Engine(base, prepared_dir=prepared)
+    serving = Engine(base, prepared_dir=prepared)  # stays open, as the dashboard's current export does
 
     # the next export: new files, one rewritten, one removed
     write_table(base / "enrollments" / "day-3.parquet", "enrollments",
@@ -87,6 +87,7 @@ def test_incremental_after_files_are_added_rewritten_and_removed(base, tmp_path)
     engine = Engine(base, prepared_dir=prepared)
     assert engine.preparation == "incremental"
     same_as_from_scratch(engine, base)
+    assert serving.rows("funnel_counts", **m.Query(serving, ts(AS_OF[-1])).params())  # still serves
     # and again on top of the incremental one
     write_table(base / "enrollments" / "day-4.parquet", "enrollments",
                 [enrollment("E5", total_premium=Decimal("50"), aptc_amount=Decimal("50"))])
