@@ -48,22 +48,23 @@ def oldest(rows):
 
 
 now, before = counts(funnel), counts(funnel_before)
-row1 = st.columns(6)
-for column, key in zip(row1, ["applied", "plan_selected", "accepted_834", "paid", "effectuated"]):
+# four to a row: at national scale a count has seven to nine digits, and six to a row cut them off
+row1, row2, row3 = st.columns(4), st.columns(4), st.columns(4)
+tiles = row1 + row2 + row3
+for column, key in zip(tiles, ["applied", "plan_selected", "accepted_834", "paid", "effectuated"]):
     ui.kpi(column, key, now[key], before[key], series=ui.day_end_series(by_day, key))
-ui.kpi(row1[5], "effectuation_rate", effectuation_rate(now), effectuation_rate(before),
+ui.kpi(tiles[5], "effectuation_rate", effectuation_rate(now), effectuation_rate(before),
        series=[r["effectuated"] / r["plan_selected"] if r["plan_selected"] else 0 for r in by_day[-30:]])
-row2 = st.columns(6)
-ui.kpi(row2[0], "error_rate", errors["rate"], errors_before["rate"],
+ui.kpi(tiles[6], "error_rate", errors["rate"], errors_before["rate"],
        series=[d["rate"] or 0 for d in daily[-30:]])
-ui.kpi(row2[1], "never_sent", never["count"], never_before["count"], series=ui.day_end_series(never_trend, "never_sent"))
+ui.kpi(tiles[7], "never_sent", never["count"], never_before["count"], series=ui.day_end_series(never_trend, "never_sent"))
 trend_totals = {}
 for r in backlog_trend:
     trend_totals[r["date"]] = trend_totals.get(r["date"], 0) + r["count"]
-ui.kpi(row2[2], "backlog", backlog_total(backlog), backlog_total(backlog_before), series=list(trend_totals.values())[-30:])
-ui.kpi(row2[3], "oldest_days", oldest(backlog), oldest(backlog_before))
-ui.kpi(row2[4], "at_risk", risk["at_risk"], risk_before["at_risk"])
-ui.kpi(row2[5], "past_due", risk["past_due"], risk_before["past_due"])
+ui.kpi(tiles[8], "backlog", backlog_total(backlog), backlog_total(backlog_before), series=list(trend_totals.values())[-30:])
+ui.kpi(tiles[9], "oldest_days", oldest(backlog), oldest(backlog_before))
+ui.kpi(tiles[10], "at_risk", risk["at_risk"], risk_before["at_risk"])
+ui.kpi(tiles[11], "past_due", risk["past_due"], risk_before["past_due"])
 st.caption("Changes are against the same numbers as of seven days earlier; sparklines show the last 30 days "
            "(each day as of its end; the 834 error rate as the daily rate).")
 
