@@ -6,6 +6,7 @@ Each run is its own process, so its peak RSS is its own. Prints a table and writ
 benchmarks/results/generate.md. Not part of the test suite: timings on a shared machine are noisy,
 so it reports medians.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,6 +27,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "generate.md"
 
 def child(size: int, out: str) -> None:
     from dashboard import demo
+
     start = time.perf_counter()
     counts = demo.generate(Path(out), size, progress=False)
     elapsed = time.perf_counter() - start
@@ -53,15 +55,22 @@ def main() -> None:
         for _ in range(args.runs if size <= 1_000_000 else 1):
             out = tempfile.mkdtemp(prefix="bench-generate-")
             try:
-                done = subprocess.run([sys.executable, "-m", "benchmarks.bench_generate", "--child", str(size), out],
-                                      capture_output=True, text=True, check=True)
+                done = subprocess.run(
+                    [sys.executable, "-m", "benchmarks.bench_generate", "--child", str(size), out],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
                 disk_mb = sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file()) / 2**20
                 runs.append({**json.loads(done.stdout.strip().splitlines()[-1]), "disk_mb": disk_mb})
             finally:
                 shutil.rmtree(out, ignore_errors=True)
         rows.append((size, runs))
-        print(f"{size:>12,} enrollments: median {statistics.median(r['seconds'] for r in runs):.1f} s, "
-              f"peak {max(r['peak_mb'] for r in runs):,.0f} MB", flush=True)
+        print(
+            f"{size:>12,} enrollments: median {statistics.median(r['seconds'] for r in runs):.1f} s, "
+            f"peak {max(r['peak_mb'] for r in runs):,.0f} MB",
+            flush=True,
+        )
     lines = [
         "# Demo generator: speed and memory",
         "",
@@ -72,9 +81,11 @@ def main() -> None:
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size, runs in rows:
-        lines.append(f"| {size:,} | {len(runs)} | {statistics.median(r['seconds'] for r in runs):.1f} s | "
-                     f"{max(r['peak_mb'] for r in runs):,.0f} MB | {runs[0]['transactions_834']:,} | "
-                     f"{runs[0]['payments']:,} | {runs[0]['disk_mb']:,.0f} MB |")
+        lines.append(
+            f"| {size:,} | {len(runs)} | {statistics.median(r['seconds'] for r in runs):.1f} s | "
+            f"{max(r['peak_mb'] for r in runs):,.0f} MB | {runs[0]['transactions_834']:,} | "
+            f"{runs[0]['payments']:,} | {runs[0]['disk_mb']:,.0f} MB |"
+        )
     lines += ["", "Targets (issue 3): 1 million under a minute; 10 million with peak memory under 2 GB."]
     RESULTS.write_text("\n".join(lines) + "\n")
     print(f"wrote {RESULTS}")

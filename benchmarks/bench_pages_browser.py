@@ -7,6 +7,7 @@ warm-up finish, then opens each page by clicking it in the sidebar, as a user do
 click until Streamlit reports the script finished. Also times each page's script server-side with
 AppTest (warm cache). Medians; writes benchmarks/results/pages.md. Needs Debian's chromium.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,14 +22,27 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results" / "pages.md"
 PAGES = ["Overview", "Funnel", "834 errors and fixes", "Backlog", "Issuer view", "Data health and canaries"]
-FILES = {"Overview": "overview", "Funnel": "funnel", "834 errors and fixes": "errors", "Backlog": "backlog",
-         "Issuer view": "issuer", "Data health and canaries": "health"}
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+FILES = {
+    "Overview": "overview",
+    "Funnel": "funnel",
+    "834 errors and fixes": "errors",
+    "Backlog": "backlog",
+    "Issuer view": "issuer",
+    "Data health and canaries": "health",
+}
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def browser_times(port: int, runs: int) -> dict[str, list[float]]:
     from playwright.sync_api import sync_playwright
+
     out: dict[str, list[float]] = {p: [] for p in PAGES}
     done = '[data-testid="stApp"][data-test-script-state="notRunning"]'
     with sync_playwright() as p:
@@ -50,6 +64,7 @@ def browser_times(port: int, runs: int) -> dict[str, list[float]]:
 
 def server_times(runs: int) -> dict[str, list[float]]:
     from streamlit.testing.v1 import AppTest
+
     out: dict[str, list[float]] = {p: [] for p in PAGES}
     for _ in range(runs + 1):  # the first pass fills the cache and is not counted
         for label in PAGES:
@@ -68,9 +83,23 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8799)
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "DASHBOARD_DATA_DIR"}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port",
-                               str(args.port), "--server.headless", "true"], cwd=REPO, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard/app.py",
+            "--server.port",
+            str(args.port),
+            "--server.headless",
+            "true",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(240):
             try:
@@ -83,14 +112,20 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     on_server = server_times(args.runs)
-    lines = ["# Dashboard pages: time to ready on the default demo export", "",
-             f"Machine: {os.cpu_count()} cores. Command: `python -m benchmarks.bench_pages_browser --runs {args.runs}`. "
-             "Browser: Debian's Chromium, headless, software rendering, on the same 2 cores as the server. "
-             "Median of the runs, after the background warm-up of the default views.", "",
-             "| page | click to ready in the browser | page script on the server (AppTest, warm) |", "|---|---:|---:|"]
+    lines = [
+        "# Dashboard pages: time to ready on the default demo export",
+        "",
+        f"Machine: {os.cpu_count()} cores. Command: `python -m benchmarks.bench_pages_browser --runs {args.runs}`. "
+        "Browser: Debian's Chromium, headless, software rendering, on the same 2 cores as the server. "
+        "Median of the runs, after the background warm-up of the default views.",
+        "",
+        "| page | click to ready in the browser | page script on the server (AppTest, warm) |",
+        "|---|---:|---:|",
+    ]
     for label in PAGES:
-        lines.append(f"| {label} | {statistics.median(in_browser[label]):.2f} s | "
-                     f"{statistics.median(on_server[label]):.2f} s |")
+        lines.append(
+            f"| {label} | {statistics.median(in_browser[label]):.2f} s | {statistics.median(on_server[label]):.2f} s |"
+        )
     RESULTS.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

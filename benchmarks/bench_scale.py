@@ -19,6 +19,7 @@ process so that its peak memory (RSS) is its own:
 It prints the tables and writes them to benchmarks/results/scale.md. Not part of the test suite:
 the machine is shared and noisy, so it reports medians and ratios.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,11 @@ RESULTS = REPO / "benchmarks" / "results" / "scale.md"
 MEMORY_LIMIT = "3GB"
 PAGES = ["overview", "funnel", "errors", "backlog", "issuer", "standup", "health"]
 COMPUTATIONS = ["funnel", "errors_daily", "backlog"]
-HEADLINE_LABELS = {"funnel": "funnel by issuer", "errors_daily": "daily 834 error rate by category",
-                   "backlog": "backlog by stage and age bucket"}
+HEADLINE_LABELS = {
+    "funnel": "funnel by issuer",
+    "errors_daily": "daily 834 error rate by category",
+    "backlog": "backlog by stage and age bucket",
+}
 
 
 def peak_mb() -> float:
@@ -55,20 +59,33 @@ def machine() -> str:
 
 # ------------------------------------------------------------------- child steps
 
+
 def child_env(export: Path, prepared: Path) -> dict[str, str]:
-    return {**os.environ, "DASHBOARD_DATA_DIR": str(export), "DASHBOARD_PREPARED_DIR": str(prepared),
-            "DASHBOARD_DUCKDB_MEMORY_LIMIT": MEMORY_LIMIT, "DASHBOARD_WARM_VIEWS": "0",
-            "DASHBOARD_DEMO_MODE": "1", "PYTHONPATH": str(REPO)}
+    return {
+        **os.environ,
+        "DASHBOARD_DATA_DIR": str(export),
+        "DASHBOARD_PREPARED_DIR": str(prepared),
+        "DASHBOARD_DUCKDB_MEMORY_LIMIT": MEMORY_LIMIT,
+        "DASHBOARD_WARM_VIEWS": "0",
+        "DASHBOARD_DEMO_MODE": "1",
+        "PYTHONPATH": str(REPO),
+    }
 
 
 def step_prepare(export: str) -> dict:
     from dashboard.engine import Engine
+
     start = time.perf_counter()
     engine = Engine.configured(export)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "preparation": engine.preparation, "timings": engine.timings,
-            "db_mb": engine.prepared_path.stat().st_size / 2**20, "peak_mb": peak_mb(),
-            "errors": [str(p) for p in engine.errors]}
+    return {
+        "seconds": seconds,
+        "preparation": engine.preparation,
+        "timings": engine.timings,
+        "db_mb": engine.prepared_path.stat().st_size / 2**20,
+        "peak_mb": peak_mb(),
+        "errors": [str(p) for p in engine.errors],
+    }
 
 
 class DataClock:
@@ -76,11 +93,19 @@ class DataClock:
 
     def __init__(self):
         from dashboard import data
+
         self.seconds = 0.0
         self.calls = 0
         self._depth = threading.local()
-        for name in ("get", "default_as_of", "issuer_directory", "scoped_directory", "table_freshness",
-                     "future_timestamps", "load_export"):
+        for name in (
+            "get",
+            "default_as_of",
+            "issuer_directory",
+            "scoped_directory",
+            "table_freshness",
+            "future_timestamps",
+            "load_export",
+        ):
             setattr(data, name, self._timed(getattr(data, name)))
 
     def _timed(self, fn):
@@ -95,6 +120,7 @@ class DataClock:
                 if depth == 0:
                     self.seconds += time.perf_counter() - start
                     self.calls += 1
+
         return wrapper
 
     def reset(self) -> None:
@@ -103,6 +129,7 @@ class DataClock:
 
 def run_page(page: str, params: dict[str, str], clock: DataClock | None = None) -> dict:
     from streamlit.testing.v1 import AppTest
+
     at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=900)
     at.user = {}
     for key, value in params.items():
@@ -125,14 +152,21 @@ def step_landing() -> dict:
     start = time.perf_counter()
     first = run_page("overview", {}, clock)
     from dashboard import data
+
     loaded = data._EXPORTS._current[str(data.export_dir())]
-    return {"seconds": time.perf_counter() - start, "page": first, "preparation": loaded.engine.preparation,
-            "prepare_seconds": loaded.engine.prepare_seconds, "timings": loaded.engine.timings,
-            "peak_mb": peak_mb()}
+    return {
+        "seconds": time.perf_counter() - start,
+        "page": first,
+        "preparation": loaded.engine.preparation,
+        "prepare_seconds": loaded.engine.prepare_seconds,
+        "timings": loaded.engine.timings,
+        "peak_mb": peak_mb(),
+    }
 
 
 def step_pages(runs: int, states: list[str]) -> dict:
     import streamlit as st
+
     clock = DataClock()
     run_page("health", {}, clock)  # opens the (already prepared) export: not part of any page's time
     out = {}
@@ -141,27 +175,45 @@ def step_pages(runs: int, states: list[str]) -> dict:
         cold = run_page(page, {}, clock)
         warm = [run_page(page, {}, clock) for _ in range(runs)]
         changes = [run_page(page, {"state": state}, clock) for state in states[:runs]]
-        out[page] = {"cold": cold, "warm_data": statistics.median(w["data"] for w in warm),
-                     "warm_script": statistics.median(w["script"] for w in warm),
-                     "filter_data": statistics.median(c["data"] for c in changes),
-                     "filter_script": statistics.median(c["script"] for c in changes),
-                     "filter_data_max": max(c["data"] for c in changes)}
+        out[page] = {
+            "cold": cold,
+            "warm_data": statistics.median(w["data"] for w in warm),
+            "warm_script": statistics.median(w["script"] for w in warm),
+            "filter_data": statistics.median(c["data"] for c in changes),
+            "filter_script": statistics.median(c["script"] for c in changes),
+            "filter_data_max": max(c["data"] for c in changes),
+        }
     return {"pages": out, "peak_mb": peak_mb()}
 
 
 def query_params(name: str, params: tuple[str, ...], as_of: datetime) -> dict:
     """Representative values; work lists at the length a page shows (downloads fetch more, on a click)."""
     from dashboard import metrics as m
-    values = {"as_of": as_of, "date_from": None, "date_to": None, "states": None, "issuers": None,
-              "now": m.utc_now(), "limit": 500, "stage": "paid", "stage_from": "plan_selected",
-              "stage_to": "accepted_834", "stages": None, "deadline": None, "category": "exchange_only", "window_days": 7,
-              "release_issuers": None}
+
+    values = {
+        "as_of": as_of,
+        "date_from": None,
+        "date_to": None,
+        "states": None,
+        "issuers": None,
+        "now": m.utc_now(),
+        "limit": 500,
+        "stage": "paid",
+        "stage_from": "plan_selected",
+        "stage_to": "accepted_834",
+        "stages": None,
+        "deadline": None,
+        "category": "exchange_only",
+        "window_days": 7,
+        "release_issuers": None,
+    }
     return {p: values[p] for p in params}
 
 
 def step_queries(export: str, runs: int) -> dict:
     from dashboard import metrics as m
     from dashboard.engine import Engine
+
     engine = Engine.configured(export)
     as_of = m.default_as_of(engine)
     out = {}
@@ -190,6 +242,7 @@ def step_ours(export: str, runs: int) -> dict:
     from benchmarks.baselines import normalise_ours
     from dashboard import metrics as m
     from dashboard.engine import Engine
+
     engine = Engine.configured(export)
     query = m.Query(engine, m.default_as_of(engine))
     out = {}
@@ -204,16 +257,22 @@ def step_ours(export: str, runs: int) -> dict:
 
 
 def run_child(args: list[str], env: dict[str, str]) -> dict:
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_scale", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_scale", *args], cwd=REPO, env=env, capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise RuntimeError(f"step {args[:2]} failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run_baseline(library: str, name: str, export: Path, as_of: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "benchmarks.baselines", library, name, str(export), as_of],
-                          cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.baselines", library, name, str(export), as_of],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{library} {name} failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout)
@@ -221,14 +280,18 @@ def run_baseline(library: str, name: str, export: Path, as_of: str) -> dict:
 
 # ------------------------------------------------------------------- orchestration
 
+
 def ensure_generated(work: Path, size: int) -> Path:
     pristine = work / f"generated-{size}"
     marker = pristine / ".complete"
     if not marker.exists():
         shutil.rmtree(pristine, ignore_errors=True)
         print(f"generating {size:,} enrollments into {pristine} …", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "dashboard", "generate", "--out", str(pristine),
-                        "--enrollments", str(size)], cwd=REPO, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "dashboard", "generate", "--out", str(pristine), "--enrollments", str(size)],
+            cwd=REPO,
+            check=True,
+        )
         marker.write_text(str(size))
     return pristine
 
@@ -279,88 +342,144 @@ def measure(size: int, runs: int, work: Path) -> dict:
 
 def held_rows(paths: list[Path]) -> dict:
     import pyarrow.parquet as pq
+
     return {p.parent.name: pq.read_metadata(p).num_rows for p in paths}
 
 
 # ------------------------------------------------------------------- report
+
 
 def fmt(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def render(results: list[dict], runs: int, command: str) -> str:
-    lines = ["# Speed at national scale", "",
-             f"Machine: {machine()}. DuckDB memory limit {MEMORY_LIMIT} (set explicitly). "
-             f"Command: `{command}`. Generated {datetime.now():%Y-%m-%d %H:%M} UTC.", "",
-             f"Warm figures are medians of {runs} runs. Each step runs in its own process, so each peak RSS "
-             "is that process's own. Pages are measured under Streamlit's AppTest in one dashboard process "
-             "with the background warm-up off, so that 'cold' is cold: *data* is the time inside the data "
-             "layer (queries and cache), *script* the whole page script (data plus building every chart, "
-             "without a browser; `bench_pages_browser.py` measures the browser).", ""]
-    lines += ["## Targets", "", "| target | " + " | ".join(f"{r['size']:,}" for r in results) + " |",
-              "|---|" + "---:|" * len(results)]
+    lines = [
+        "# Speed at national scale",
+        "",
+        f"Machine: {machine()}. DuckDB memory limit {MEMORY_LIMIT} (set explicitly). "
+        f"Command: `{command}`. Generated {datetime.now():%Y-%m-%d %H:%M} UTC.",
+        "",
+        f"Warm figures are medians of {runs} runs. Each step runs in its own process, so each peak RSS "
+        "is that process's own. Pages are measured under Streamlit's AppTest in one dashboard process "
+        "with the background warm-up off, so that 'cold' is cold: *data* is the time inside the data "
+        "layer (queries and cache), *script* the whole page script (data plus building every chart, "
+        "without a browser; `bench_pages_browser.py` measures the browser).",
+        "",
+    ]
+    lines += [
+        "## Targets",
+        "",
+        "| target | " + " | ".join(f"{r['size']:,}" for r in results) + " |",
+        "|---|" + "---:|" * len(results),
+    ]
 
     def row(label, values):
         lines.append(f"| {label} | " + " | ".join(values) + " |")
 
-    row("filter change, page data not cached (worst page, median) — target < 1 s",
-        [fmt(max(p["filter_data"] for p in r["pages"]["pages"].values())) for r in results])
-    row("same view again (worst page, median) — target < 100 ms",
-        [fmt(max(p["warm_data"] for p in r["pages"]["pages"].values())) for r in results])
-    row("new export lands: first page ready, incremental preparation included — target < 30 s",
-        [fmt(r["landing"]["seconds"]) for r in results])
-    row("first preparation of an export directory (no previous export)",
-        [fmt(r["prepare"]["seconds"]) for r in results])
-    row("peak RSS of the dashboard process (pages) — target < 4 GB",
-        [f"{r['pages']['peak_mb']:,.0f} MB" for r in results])
-    row("peak RSS while landing / preparing from scratch",
-        [f"{r['landing']['peak_mb']:,.0f} / {r['prepare']['peak_mb']:,.0f} MB" for r in results])
+    row(
+        "filter change, page data not cached (worst page, median) — target < 1 s",
+        [fmt(max(p["filter_data"] for p in r["pages"]["pages"].values())) for r in results],
+    )
+    row(
+        "same view again (worst page, median) — target < 100 ms",
+        [fmt(max(p["warm_data"] for p in r["pages"]["pages"].values())) for r in results],
+    )
+    row(
+        "new export lands: first page ready, incremental preparation included — target < 30 s",
+        [fmt(r["landing"]["seconds"]) for r in results],
+    )
+    row(
+        "first preparation of an export directory (no previous export)", [fmt(r["prepare"]["seconds"]) for r in results]
+    )
+    row(
+        "peak RSS of the dashboard process (pages) — target < 4 GB",
+        [f"{r['pages']['peak_mb']:,.0f} MB" for r in results],
+    )
+    row(
+        "peak RSS while landing / preparing from scratch",
+        [f"{r['landing']['peak_mb']:,.0f} / {r['prepare']['peak_mb']:,.0f} MB" for r in results],
+    )
     for name in COMPUTATIONS:
-        row(f"{HEADLINE_LABELS[name]}: pandas ÷ ours (≥ 20×), polars ÷ ours (≥ 5×)",
-            [f"{r['baselines'][f'pandas/{name}']['seconds'] / r['ours']['computations'][name]['cold']:.0f}× / "
-             f"{r['baselines'][f'polars/{name}']['seconds'] / r['ours']['computations'][name]['cold']:.0f}×"
-             for r in results])
-    row("all three give the same numbers", ["yes" if all(b["same"] for b in r["baselines"].values()) else "**NO**"
-                                            for r in results])
+        row(
+            f"{HEADLINE_LABELS[name]}: pandas ÷ ours (≥ 20×), polars ÷ ours (≥ 5×)",
+            [
+                f"{r['baselines'][f'pandas/{name}']['seconds'] / r['ours']['computations'][name]['cold']:.0f}× / "
+                f"{r['baselines'][f'polars/{name}']['seconds'] / r['ours']['computations'][name]['cold']:.0f}×"
+                for r in results
+            ],
+        )
+    row(
+        "all three give the same numbers",
+        ["yes" if all(b["same"] for b in r["baselines"].values()) else "**NO**" for r in results],
+    )
 
     for r in results:
         size = r["size"]
-        lines += ["", f"## {size:,} enrollments", "",
-                  "Rows landing in the new export (one chunk of each table): "
-                  + ", ".join(f"{t} {n:,}" for t, n in r["held_rows"].items()) + ".", "",
-                  "### Three headline computations (ours cold = first run in a fresh process)", "",
-                  "| computation | ours cold | ours warm | pandas | polars | pandas ÷ ours | polars ÷ ours | "
-                  "pandas peak | polars peak | same numbers |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        lines += [
+            "",
+            f"## {size:,} enrollments",
+            "",
+            "Rows landing in the new export (one chunk of each table): "
+            + ", ".join(f"{t} {n:,}" for t, n in r["held_rows"].items())
+            + ".",
+            "",
+            "### Three headline computations (ours cold = first run in a fresh process)",
+            "",
+            "| computation | ours cold | ours warm | pandas | polars | pandas ÷ ours | polars ÷ ours | "
+            "pandas peak | polars peak | same numbers |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
         for name in COMPUTATIONS:
             o = r["ours"]["computations"][name]
             pd_, pl_ = r["baselines"][f"pandas/{name}"], r["baselines"][f"polars/{name}"]
-            lines.append(f"| {HEADLINE_LABELS[name]} | {fmt(o['cold'])} | {fmt(o['warm'])} | {fmt(pd_['seconds'])} | "
-                         f"{fmt(pl_['seconds'])} | {pd_['seconds'] / o['cold']:.0f}× | {pl_['seconds'] / o['cold']:.0f}× | "
-                         f"{pd_['peak_mb']:,.0f} MB | {pl_['peak_mb']:,.0f} MB | "
-                         f"{'yes' if pd_['same'] and pl_['same'] else '**NO**'} |")
-        lines += ["", "### Pages (data layer / whole script)", "",
-                  "| page | cold | same view again | filter change (median) | filter change (max) |",
-                  "|---|---:|---:|---:|---:|"]
+            lines.append(
+                f"| {HEADLINE_LABELS[name]} | {fmt(o['cold'])} | {fmt(o['warm'])} | {fmt(pd_['seconds'])} | "
+                f"{fmt(pl_['seconds'])} | {pd_['seconds'] / o['cold']:.0f}× | {pl_['seconds'] / o['cold']:.0f}× | "
+                f"{pd_['peak_mb']:,.0f} MB | {pl_['peak_mb']:,.0f} MB | "
+                f"{'yes' if pd_['same'] and pl_['same'] else '**NO**'} |"
+            )
+        lines += [
+            "",
+            "### Pages (data layer / whole script)",
+            "",
+            "| page | cold | same view again | filter change (median) | filter change (max) |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for page, p in r["pages"]["pages"].items():
-            lines.append(f"| {page} | {fmt(p['cold']['data'])} / {fmt(p['cold']['script'])} | "
-                         f"{fmt(p['warm_data'])} / {fmt(p['warm_script'])} | "
-                         f"{fmt(p['filter_data'])} / {fmt(p['filter_script'])} | {fmt(p['filter_data_max'])} |")
+            lines.append(
+                f"| {page} | {fmt(p['cold']['data'])} / {fmt(p['cold']['script'])} | "
+                f"{fmt(p['warm_data'])} / {fmt(p['warm_script'])} | "
+                f"{fmt(p['filter_data'])} / {fmt(p['filter_script'])} | {fmt(p['filter_data_max'])} |"
+            )
         land = r["landing"]
-        lines += ["", "### Preparation", "",
-                  f"From scratch: {fmt(r['prepare']['seconds'])} ({r['prepare']['db_mb']:,.0f} MB database). "
-                  f"New export landing ({land['preparation']}): first page ready after {fmt(land['seconds'])}, "
-                  f"of which preparation {fmt(land['prepare_seconds'])} and the page "
-                  f"{fmt(land['page']['script'] - land['prepare_seconds'])}.", "",
-                  "| step | from scratch | incremental |", "|---|---:|---:|"]
+        lines += [
+            "",
+            "### Preparation",
+            "",
+            f"From scratch: {fmt(r['prepare']['seconds'])} ({r['prepare']['db_mb']:,.0f} MB database). "
+            f"New export landing ({land['preparation']}): first page ready after {fmt(land['seconds'])}, "
+            f"of which preparation {fmt(land['prepare_seconds'])} and the page "
+            f"{fmt(land['page']['script'] - land['prepare_seconds'])}.",
+            "",
+            "| step | from scratch | incremental |",
+            "|---|---:|---:|",
+        ]
         steps = dict.fromkeys([*r["prepare"]["timings"], *land["timings"]])
         for step in steps:
             a, b = r["prepare"]["timings"].get(step), land["timings"].get(step)
             if (a or 0) + (b or 0) >= 0.05:
                 lines.append(f"| {step} | {fmt(a) if a is not None else '–'} | {fmt(b) if b is not None else '–'} |")
-        lines += ["", "### Named queries", "",
-                  "As of the latest event with no filter (cold: first run in a fresh process; warm: median), "
-                  "then first runs with a state filter (TX, the largest state) and as of a week earlier.", "",
-                  "| query | cold | warm | state TX | as of T − 7 days |", "|---|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "### Named queries",
+            "",
+            "As of the latest event with no filter (cold: first run in a fresh process; warm: median), "
+            "then first runs with a state filter (TX, the largest state) and as of a week earlier.",
+            "",
+            "| query | cold | warm | state TX | as of T − 7 days |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for name, q in r["queries"]["queries"].items():
             extra = [fmt(q[k]) if k in q else "–" for k in ("state", "week_ago")]
             lines.append(f"| {name} | {fmt(q['cold'])} | {fmt(q['warm'])} | {' | '.join(extra)} |")
@@ -371,8 +490,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "enrollment-dashboard-bench",
-                        help="where generated exports and prepared databases are kept (never in the repo)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path.home() / ".cache" / "enrollment-dashboard-bench",
+        help="where generated exports and prepared databases are kept (never in the repo)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--render", type=Path, help="only write the tables again from a saved .json of results")
     parser.add_argument("--step", help=argparse.SUPPRESS)
@@ -393,9 +516,12 @@ def main() -> None:
     if args.render:
         saved = json.loads(args.render.read_text())
         if isinstance(saved, list):  # results saved without their command
-            saved = {"results": saved, "runs": args.runs,
-                     "command": "python -m benchmarks.bench_scale " + " ".join(
-                         ["--sizes", *map(str, args.sizes), "--runs", str(args.runs)])}
+            saved = {
+                "results": saved,
+                "runs": args.runs,
+                "command": "python -m benchmarks.bench_scale "
+                + " ".join(["--sizes", *map(str, args.sizes), "--runs", str(args.runs)]),
+            }
         text = render(saved["results"], saved["runs"], saved["command"])
         args.out.write_text(text)
         print(text)
@@ -407,8 +533,9 @@ def main() -> None:
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
-    (args.out.with_suffix(".json")).write_text(json.dumps({"results": results, "runs": args.runs, "command": command},
-                                                          indent=1, default=str))
+    (args.out.with_suffix(".json")).write_text(
+        json.dumps({"results": results, "runs": args.runs, "command": command}, indent=1, default=str)
+    )
 
 
 if __name__ == "__main__":

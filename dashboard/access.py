@@ -4,6 +4,7 @@ Identity comes from Streamlit itself: `st.user` after an OIDC login (`st.login`)
 trusted reverse proxy puts in a header (`server.trustedUserHeaders`). This module only decides;
 the scope it returns is applied by the data layer to every query (`dashboard.metrics.Scope`).
 """
+
 from __future__ import annotations
 
 import os
@@ -32,13 +33,13 @@ class Grant:
 
 @dataclass(frozen=True)
 class Roles:
-    users: dict[str, Grant] = field(default_factory=dict)    # lower-case e-mail -> grant
-    groups: dict[str, Grant] = field(default_factory=dict)   # group name -> grant
+    users: dict[str, Grant] = field(default_factory=dict)  # lower-case e-mail -> grant
+    groups: dict[str, Grant] = field(default_factory=dict)  # group name -> grant
 
 
 @dataclass(frozen=True)
 class Access:
-    role: str | None              # None: sees nothing
+    role: str | None  # None: sees nothing
     scope: Scope
     identity: str | None
     demo_mode: bool = False
@@ -74,7 +75,7 @@ def _grant(entry: dict[str, Any], where: str) -> Grant:
         raise RolesError(f"{where}: role must be one of {', '.join(ROLES)}, not {role!r}")
     issuers = entry.get("issuers", [])
     if not isinstance(issuers, list) or not all(isinstance(i, str) and i for i in issuers):
-        raise RolesError(f"{where}: issuers must be a list of issuer ids as strings, e.g. [\"10001\"]")
+        raise RolesError(f'{where}: issuers must be a list of issuer ids as strings, e.g. ["10001"]')
     if role == ACCOUNT_MANAGER and not issuers:
         raise RolesError(f"{where}: an account_manager needs at least one issuer id")
     if role != ACCOUNT_MANAGER and issuers:
@@ -113,8 +114,9 @@ def _groups_of(identity: dict[str, Any]) -> list[str]:
     return [str(g) for g in value if str(g).strip()]
 
 
-def resolve(identity: dict[str, Any] | None, roles: Roles | None, *, auth_configured: bool,
-            demo_allowed: bool | None = None) -> Access:
+def resolve(
+    identity: dict[str, Any] | None, roles: Roles | None, *, auth_configured: bool, demo_allowed: bool | None = None
+) -> Access:
     """Decide what the caller may see. Anything not granted explicitly is denied."""
     demo_allowed = demo_mode_allowed() if demo_allowed is None else demo_allowed
     email = str((identity or {}).get("email") or "").strip().lower() or None
@@ -123,8 +125,9 @@ def resolve(identity: dict[str, Any] | None, roles: Roles | None, *, auth_config
         if auth_configured:
             return Access(None, Scope(issuers=()), None, reason="not signed in")
         if demo_allowed:
-            return Access(LEADERSHIP, Scope(), None, demo_mode=True,
-                          reason="no authentication is configured: open demo mode")
+            return Access(
+                LEADERSHIP, Scope(), None, demo_mode=True, reason="no authentication is configured: open demo mode"
+            )
         return Access(None, Scope(issuers=()), None, reason="demo mode is off and no authentication is configured")
     who = email or ", ".join(groups)
     if roles is None:

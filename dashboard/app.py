@@ -1,4 +1,5 @@
 """The dashboard's entry file: loads the export, draws the shared filters (kept in the URL) and the pages."""
+
 from __future__ import annotations
 
 import sys
@@ -16,18 +17,28 @@ from dashboard import metrics as m  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 
-st.set_page_config(page_title="Enrollment back-end operations", page_icon=":material/monitoring:",
-                   layout="wide", initial_sidebar_state="expanded")
+st.set_page_config(
+    page_title="Enrollment back-end operations",
+    page_icon=":material/monitoring:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
 
 PAGES = [
-    st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page(
+        PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True
+    ),
     st.Page(PAGES_DIR / "funnel.py", title="Funnel", icon=":material/filter_alt:", url_path="funnel"),
     st.Page(PAGES_DIR / "errors.py", title="834 errors and fixes", icon=":material/bug_report:", url_path="errors"),
     st.Page(PAGES_DIR / "backlog.py", title="Backlog", icon=":material/hourglass_top:", url_path="backlog"),
     st.Page(PAGES_DIR / "issuer.py", title="Issuer view", icon=":material/apartment:", url_path="issuer"),
     st.Page(PAGES_DIR / "standup.py", title="Stand-up screen", icon=":material/tv:", url_path="standup"),
-    st.Page(PAGES_DIR / "health.py", title="Data health and canaries", icon=":material/health_and_safety:",
-            url_path="health"),
+    st.Page(
+        PAGES_DIR / "health.py",
+        title="Data health and canaries",
+        icon=":material/health_and_safety:",
+        url_path="health",
+    ),
 ]
 
 
@@ -60,28 +71,47 @@ def filters_sidebar(export: data.LoadedExport, access: acc.Access) -> data.View 
     latest = data.default_as_of(export.fingerprint, engine)
     # only issuers in the caller's scope ever reach a list, a filter option or a label
     directory = data.scoped_directory(export, access.scope)
-    names = {r["issuer_id"]: (f"{r['issuer_name']} ({r['issuer_id']})" if r["issuer_name"] else r["issuer_id"])
-             for r in directory}
+    names = {
+        r["issuer_id"]: (f"{r['issuer_name']} ({r['issuer_id']})" if r["issuer_name"] else r["issuer_id"])
+        for r in directory
+    }
     with st.sidebar:
         st.subheader("Filters")
-        as_of_text = st.text_input("As of (UTC, ISO 8601)", key="as_of", bind="query-params",
-                                   placeholder="latest in the export",
-                                   help="Replay what the dashboard showed at an earlier time. Empty: the latest "
-                                        "event in the export.")
+        as_of_text = st.text_input(
+            "As of (UTC, ISO 8601)",
+            key="as_of",
+            bind="query-params",
+            placeholder="latest in the export",
+            help="Replay what the dashboard showed at an earlier time. Empty: the latest event in the export.",
+        )
         # explicit bounds: Streamlit's default range ends ten years back, which would refuse 2013
         bounds = dict(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31))
         date_from = st.date_input("Applications from", value=None, key="from", bind="query-params", **bounds)
-        date_to = st.date_input("Applications before", value=None, key="to", bind="query-params",
-                                help="The window's end is excluded.", **bounds)
+        date_to = st.date_input(
+            "Applications before",
+            value=None,
+            key="to",
+            bind="query-params",
+            help="The window's end is excluded.",
+            **bounds,
+        )
         # states of issuers.csv and of the enrollments themselves (an unlisted issuer has no state)
         everything = data.View(export, latest, latest, scope=access.scope)
-        states = sorted({r["state"] for r in directory if r["state"]} |
-                        {s for s in data.get(everything, "funnel").by_state if s})
+        states = sorted(
+            {r["state"] for r in directory if r["state"]} | {s for s in data.get(everything, "funnel").by_state if s}
+        )
         chosen_states = st.multiselect("States", states, key="state", bind="query-params", placeholder="All states")
-        issuer_options = [r["issuer_id"] for r in directory
-                          if not chosen_states or r["state"] in chosen_states or r["state"] is None]
-        chosen_issuers = st.multiselect("Issuers", issuer_options, key="issuer", bind="query-params",
-                                        format_func=lambda i: names.get(i, i), placeholder="All issuers")
+        issuer_options = [
+            r["issuer_id"] for r in directory if not chosen_states or r["state"] in chosen_states or r["state"] is None
+        ]
+        chosen_issuers = st.multiselect(
+            "Issuers",
+            issuer_options,
+            key="issuer",
+            bind="query-params",
+            format_func=lambda i: names.get(i, i),
+            placeholder="All issuers",
+        )
         st.caption("The filters live in the page's address: copy it to share exactly this view.")
     as_of = latest
     if as_of_text:
@@ -104,18 +134,24 @@ if not access.allowed:
         st.info("Sign in to see the dashboard.")
         st.button("Sign in", on_click=st.login, icon=":material/login:")
     else:
-        st.error(f"You have no access to this dashboard ({access.reason}). Ask the operations team to add "
-                 "you to the roles file.")
+        st.error(
+            f"You have no access to this dashboard ({access.reason}). Ask the operations team to add "
+            "you to the roles file."
+        )
     st.stop()
 if access.demo_mode:
-    st.warning("Demo mode: no sign-in is configured, so everyone sees every issuer. Configure OIDC or a trusted "
-               "proxy header and set DASHBOARD_DEMO_MODE=0 for production (README, Security).",
-               icon=":material/lock_open:")
+    st.warning(
+        "Demo mode: no sign-in is configured, so everyone sees every issuer. Configure OIDC or a trusted "
+        "proxy header and set DASHBOARD_DEMO_MODE=0 for production (README, Security).",
+        icon=":material/lock_open:",
+    )
 export = data.load_export()
 if export.newer_since is not None:
-    st.info(f"A newer export landed at {export.newer_since:%Y-%m-%d %H:%M} UTC and is being prepared. Until it is "
-            f"ready, these numbers are from the export prepared at {export.loaded_at:%Y-%m-%d %H:%M} UTC.",
-            icon=":material/hourglass_top:")
+    st.info(
+        f"A newer export landed at {export.newer_since:%Y-%m-%d %H:%M} UTC and is being prepared. Until it is "
+        f"ready, these numbers are from the export prepared at {export.loaded_at:%Y-%m-%d %H:%M} UTC.",
+        icon=":material/hourglass_top:",
+    )
 pages = [p for p in PAGES if access.may_see_page(p.url_path or "overview")]
 page = st.navigation(pages, position="sidebar")
 view = filters_sidebar(export, access)

@@ -1,4 +1,5 @@
 """Loads the named SQL queries of `queries/`, one per file, each with a checked header."""
+
 from __future__ import annotations
 
 import re
@@ -79,8 +80,7 @@ def parse_query(path: Path) -> NamedQuery:
     sql = "\n".join(lines[body_start:]).strip().rstrip(";")
     used = set(_USED.findall(_strip_literals_and_comments(sql)))
     if used != set(declared):
-        raise CatalogError(
-            f"{path}: declared parameters {sorted(declared)} do not match the ones used {sorted(used)}")
+        raise CatalogError(f"{path}: declared parameters {sorted(declared)} do not match the ones used {sorted(used)}")
     if not sql:
         raise CatalogError(f"{path}: the query body is empty")
     return NamedQuery(name, " ".join(description), declared, sql, path)

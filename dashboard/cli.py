@@ -1,4 +1,5 @@
 """Command line: `python -m dashboard report ...`, `generate ...` and `ingest-x12 ...`."""
+
 from __future__ import annotations
 
 import argparse
@@ -47,46 +48,90 @@ def positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dashboard",
-                                     description="Enrollment back-end operations metrics.")
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description="Enrollment back-end operations metrics.")
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser("report", help="print every metric as one JSON object")
-    report.add_argument("--data", type=Path, default=None,
-                        help=f"export directory (default: $DASHBOARD_DATA_DIR or {config.DEFAULT_DATA_DIR})")
-    report.add_argument("--as-of", type=parse_timestamp, default=None,
-                        help="ISO 8601 timestamp, UTC when no offset (default: the latest event in the export)")
-    report.add_argument("--from", dest="date_from", type=parse_date, default=None,
-                        help="cohort window start date (inclusive)")
-    report.add_argument("--to", dest="date_to", type=parse_date, default=None,
-                        help="cohort window end date (exclusive)")
-    report.add_argument("--state", dest="states", nargs="+", action="extend", default=None,
-                        help="two-letter state code(s)")
-    report.add_argument("--issuer", dest="issuers", nargs="+", action="extend", default=None,
-                        help="HIOS issuer id(s)")
-    report.add_argument("--window-days", type=positive_int, default=m.DEFAULT_WINDOW_DAYS,
-                        help="fix-impact window in days on each side of a release (default 7)")
-    report.add_argument("--as-user", default=None, metavar="EMAIL",
-                        help="compute as this user sees it: the roles file's scope applies before any filter")
+    report.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help=f"export directory (default: $DASHBOARD_DATA_DIR or {config.DEFAULT_DATA_DIR})",
+    )
+    report.add_argument(
+        "--as-of",
+        type=parse_timestamp,
+        default=None,
+        help="ISO 8601 timestamp, UTC when no offset (default: the latest event in the export)",
+    )
+    report.add_argument(
+        "--from", dest="date_from", type=parse_date, default=None, help="cohort window start date (inclusive)"
+    )
+    report.add_argument(
+        "--to", dest="date_to", type=parse_date, default=None, help="cohort window end date (exclusive)"
+    )
+    report.add_argument(
+        "--state", dest="states", nargs="+", action="extend", default=None, help="two-letter state code(s)"
+    )
+    report.add_argument("--issuer", dest="issuers", nargs="+", action="extend", default=None, help="HIOS issuer id(s)")
+    report.add_argument(
+        "--window-days",
+        type=positive_int,
+        default=m.DEFAULT_WINDOW_DAYS,
+        help="fix-impact window in days on each side of a release (default 7)",
+    )
+    report.add_argument(
+        "--as-user",
+        default=None,
+        metavar="EMAIL",
+        help="compute as this user sees it: the roles file's scope applies before any filter",
+    )
     generate = commands.add_parser("generate", help="write a demo export shaped like autumn 2013")
-    generate.add_argument("--out", type=Path, default=None,
-                          help=f"export directory to write (default: $DASHBOARD_DATA_DIR or {config.DEFAULT_DATA_DIR})")
-    generate.add_argument("--enrollments", type=positive_int, default=demo.DEMO_ENROLLMENTS,
-                          help=f"public enrollments to generate, canaries not counted (default {demo.DEMO_ENROLLMENTS:,})")
+    generate.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"export directory to write (default: $DASHBOARD_DATA_DIR or {config.DEFAULT_DATA_DIR})",
+    )
+    generate.add_argument(
+        "--enrollments",
+        type=positive_int,
+        default=demo.DEMO_ENROLLMENTS,
+        help=f"public enrollments to generate, canaries not counted (default {demo.DEMO_ENROLLMENTS:,})",
+    )
     generate.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="random seed (default 2013)")
-    generate.add_argument("--force", action="store_true",
-                          help="replace the tables and CSV files of an export already in --out")
-    generate.add_argument("--x12", type=Path, default=None, metavar="DIR",
-                          help="also write the 834s as X12 834 files with their 999 acknowledgements into DIR "
-                               "(for small exports: ingest-x12 reads them back into the same rows)")
+    generate.add_argument(
+        "--force", action="store_true", help="replace the tables and CSV files of an export already in --out"
+    )
+    generate.add_argument(
+        "--x12",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write the 834s as X12 834 files with their 999 acknowledgements into DIR "
+        "(for small exports: ingest-x12 reads them back into the same rows)",
+    )
     ingest_x12 = commands.add_parser("ingest-x12", help="read X12 834 and 999 files into an export's 834 table")
-    ingest_x12.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_DIR",
-                            help="X12 files, or directories read recursively (names starting with . or _ skipped)")
-    ingest_x12.add_argument("--out", type=Path, required=True, metavar="EXPORT_DIR",
-                            help=f"export directory: writes {ingest.TABLE_DIR}/{ingest.TABLE_FILE}, "
-                                 f"keeps its state in {ingest.STATE_DIR}/")
-    ingest_x12.add_argument("--exchange-id", type=exchange_id, default=x12.DEFAULT_EXCHANGE_ID,
-                            help="the exchange's interchange id (ISA06/ISA08), which decides each 834's "
-                                 f"direction (default {x12.DEFAULT_EXCHANGE_ID})")
+    ingest_x12.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="FILE_OR_DIR",
+        help="X12 files, or directories read recursively (names starting with . or _ skipped)",
+    )
+    ingest_x12.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="EXPORT_DIR",
+        help=f"export directory: writes {ingest.TABLE_DIR}/{ingest.TABLE_FILE}, keeps its state in {ingest.STATE_DIR}/",
+    )
+    ingest_x12.add_argument(
+        "--exchange-id",
+        type=exchange_id,
+        default=x12.DEFAULT_EXCHANGE_ID,
+        help="the exchange's interchange id (ISA06/ISA08), which decides each 834's "
+        f"direction (default {x12.DEFAULT_EXCHANGE_ID})",
+    )
     return parser
 
 
@@ -110,8 +155,10 @@ def run_ingest_x12(args: argparse.Namespace) -> int:
         else:
             print(outcome.summary())
     if summary.table is not None:
-        print(f"Wrote {summary.table}: {summary.table_rows:,} rows, {summary.acknowledged_rows:,} acknowledged"
-              + (f"; {summary.waiting_acks:,} ack(s) wait for their 834" if summary.waiting_acks else ""))
+        print(
+            f"Wrote {summary.table}: {summary.table_rows:,} rows, {summary.acknowledged_rows:,} acknowledged"
+            + (f"; {summary.waiting_acks:,} ack(s) wait for their 834" if summary.waiting_acks else "")
+        )
     return EXIT_BAD_INPUT if summary.rejected else 0
 
 
@@ -122,8 +169,12 @@ def run_generate(args: argparse.Namespace) -> int:
     except demo.GenerateError as exc:
         raise BadInput(str(exc)) from None
     files = counts.pop("x12_files", None)
-    print(f"Wrote a demo export to {out}: " + ", ".join(f"{n:,} {t} rows" for t, n in counts.items())
-          + (f"; and {files:,} X12 files in {args.x12}" if files is not None else ""), file=sys.stderr)
+    print(
+        f"Wrote a demo export to {out}: "
+        + ", ".join(f"{n:,} {t} rows" for t, n in counts.items())
+        + (f"; and {files:,} X12 files in {args.x12}" if files is not None else ""),
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -155,9 +206,12 @@ def scope_for(email: str | None) -> m.Scope:
 def run_report(args: argparse.Namespace) -> int:
     data_dir = resolve_data_dir(args.data)
     try:
-        filters = m.Filters(args.date_from, args.date_to,
-                            tuple(args.states) if args.states else None,
-                            tuple(args.issuers) if args.issuers else None)
+        filters = m.Filters(
+            args.date_from,
+            args.date_to,
+            tuple(args.states) if args.states else None,
+            tuple(args.issuers) if args.issuers else None,
+        )
     except m.FilterError as exc:
         raise BadInput(str(exc)) from None
     try:
@@ -165,14 +219,15 @@ def run_report(args: argparse.Namespace) -> int:
     except ExportError as exc:
         raise BadInput(str(exc)) from None
     if engine.errors:
-        raise BadInput(f"The export in {data_dir} cannot be reported on: "
-                       + " ".join(str(p) for p in engine.errors))
+        raise BadInput(f"The export in {data_dir} cannot be reported on: " + " ".join(str(p) for p in engine.errors))
     for problem in engine.warnings:
         print(str(problem), file=sys.stderr)
     for row in m.future_timestamps(engine):
-        print(f"Warning in table {row['table_name']}, column {row['column_name']}: {row['row_count']} row(s) carry "
-              f"timestamps later than now (latest {row['latest']}); the default as-of time ignores them.",
-              file=sys.stderr)
+        print(
+            f"Warning in table {row['table_name']}, column {row['column_name']}: {row['row_count']} row(s) carry "
+            f"timestamps later than now (latest {row['latest']}); the default as-of time ignores them.",
+            file=sys.stderr,
+        )
     as_of = args.as_of or m.default_as_of(engine)
     query = m.Query(engine, as_of, filters, scope_for(args.as_user))
     json.dump(build_report(query, args.window_days), sys.stdout, indent=2)
@@ -195,7 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a defect of ours: say so in one paragraph, traceback on request
         if os.environ.get("DASHBOARD_DEBUG"):
             raise
-        print(f"internal error ({type(exc).__name__}: {exc}). This is a defect of the dashboard, not of "
-              "the export; run again with DASHBOARD_DEBUG=1 for the traceback and report it.", file=sys.stderr)
+        print(
+            f"internal error ({type(exc).__name__}: {exc}). This is a defect of the dashboard, not of "
+            "the export; run again with DASHBOARD_DEBUG=1 for the traceback and report it.",
+            file=sys.stderr,
+        )
         return 1
     return 1

@@ -1,4 +1,5 @@
 """Settings in one place, each overridable by an environment variable (documented in the README)."""
+
 from __future__ import annotations
 
 import os

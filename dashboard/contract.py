@@ -1,21 +1,28 @@
 """The data contract (../shared/spec/data-contract.md) as data: tables, columns, types."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 # Column kinds. Each maps to one DuckDB type in the prepared tables.
-ID = "id"              # string; leading zeros significant; integer storage is a warning
-TEXT = "text"          # free string
-CODE = "code"          # string from a fixed list of values
+ID = "id"  # string; leading zeros significant; integer storage is a warning
+TEXT = "text"  # free string
+CODE = "code"  # string from a fixed list of values
 TIMESTAMP = "timestamp"  # UTC, microseconds, stored as naive TIMESTAMP
 DATE = "date"
-MONEY = "money"        # dollars; prepared as whole cents (BIGINT), ties to even
+MONEY = "money"  # dollars; prepared as whole cents (BIGINT), ties to even
 INTEGER = "integer"
 BOOLEAN = "boolean"
 
 DUCKDB_TYPE = {
-    ID: "VARCHAR", TEXT: "VARCHAR", CODE: "VARCHAR", TIMESTAMP: "TIMESTAMP",
-    DATE: "DATE", MONEY: "BIGINT", INTEGER: "BIGINT", BOOLEAN: "BOOLEAN",
+    ID: "VARCHAR",
+    TEXT: "VARCHAR",
+    CODE: "VARCHAR",
+    TIMESTAMP: "TIMESTAMP",
+    DATE: "DATE",
+    MONEY: "BIGINT",
+    INTEGER: "BIGINT",
+    BOOLEAN: "BOOLEAN",
 }
 
 
@@ -44,75 +51,99 @@ class Table:
         return next(c for c in self.columns if c.name == name)
 
 
-ENROLLMENTS = Table("enrollments", (
-    Column("enrollment_id", ID, unique=True),
-    Column("application_id", ID),
-    Column("subscriber_id", ID),
-    Column("state", TEXT),
-    Column("issuer_id", ID),
-    Column("plan_id", ID, nullable=True),
-    Column("metal_level", CODE, nullable=True,
-           codes=("bronze", "silver", "gold", "platinum", "catastrophic"), codes_drive_metrics=False),
-    Column("channel", CODE, codes=("online", "call_center", "assister", "paper"),
-           codes_drive_metrics=False),
-    Column("subscriber_birth_date", DATE),
-    Column("member_count", INTEGER),
-    Column("total_premium", MONEY, nullable=True),
-    Column("aptc_amount", MONEY, nullable=True),
-    Column("application_submitted_at", TIMESTAMP),
-    Column("plan_selected_at", TIMESTAMP, nullable=True),
-    Column("coverage_start_date", DATE, nullable=True),
-    Column("cancelled_at", TIMESTAMP, nullable=True),
-    Column("is_test", BOOLEAN),
-))
+ENROLLMENTS = Table(
+    "enrollments",
+    (
+        Column("enrollment_id", ID, unique=True),
+        Column("application_id", ID),
+        Column("subscriber_id", ID),
+        Column("state", TEXT),
+        Column("issuer_id", ID),
+        Column("plan_id", ID, nullable=True),
+        Column(
+            "metal_level",
+            CODE,
+            nullable=True,
+            codes=("bronze", "silver", "gold", "platinum", "catastrophic"),
+            codes_drive_metrics=False,
+        ),
+        Column("channel", CODE, codes=("online", "call_center", "assister", "paper"), codes_drive_metrics=False),
+        Column("subscriber_birth_date", DATE),
+        Column("member_count", INTEGER),
+        Column("total_premium", MONEY, nullable=True),
+        Column("aptc_amount", MONEY, nullable=True),
+        Column("application_submitted_at", TIMESTAMP),
+        Column("plan_selected_at", TIMESTAMP, nullable=True),
+        Column("coverage_start_date", DATE, nullable=True),
+        Column("cancelled_at", TIMESTAMP, nullable=True),
+        Column("is_test", BOOLEAN),
+    ),
+)
 
-TRANSACTIONS_834 = Table("transactions_834", (
-    Column("transaction_id", ID, unique=True),
-    Column("direction", CODE, codes=("outbound", "inbound")),
-    Column("enrollment_id", ID, nullable=True),
-    Column("issuer_id", ID),
-    Column("maintenance_type", CODE, codes=("021", "001", "024", "025", "030")),
-    Column("maintenance_reason", TEXT, nullable=True),
-    Column("sent_at", TIMESTAMP),
-    Column("ack_code", CODE, nullable=True, codes=("A", "E", "R")),
-    Column("ack_at", TIMESTAMP, nullable=True),
-    Column("error_code", TEXT, nullable=True),
-    Column("plan_id", ID, nullable=True),
-    Column("coverage_start_date", DATE, nullable=True),
-    Column("total_premium", MONEY, nullable=True),
-    Column("aptc_amount", MONEY, nullable=True),
-    Column("member_count", INTEGER, nullable=True),
-    Column("subscriber_birth_date", DATE, nullable=True),
-))
+TRANSACTIONS_834 = Table(
+    "transactions_834",
+    (
+        Column("transaction_id", ID, unique=True),
+        Column("direction", CODE, codes=("outbound", "inbound")),
+        Column("enrollment_id", ID, nullable=True),
+        Column("issuer_id", ID),
+        Column("maintenance_type", CODE, codes=("021", "001", "024", "025", "030")),
+        Column("maintenance_reason", TEXT, nullable=True),
+        Column("sent_at", TIMESTAMP),
+        Column("ack_code", CODE, nullable=True, codes=("A", "E", "R")),
+        Column("ack_at", TIMESTAMP, nullable=True),
+        Column("error_code", TEXT, nullable=True),
+        Column("plan_id", ID, nullable=True),
+        Column("coverage_start_date", DATE, nullable=True),
+        Column("total_premium", MONEY, nullable=True),
+        Column("aptc_amount", MONEY, nullable=True),
+        Column("member_count", INTEGER, nullable=True),
+        Column("subscriber_birth_date", DATE, nullable=True),
+    ),
+)
 
-PAYMENTS = Table("payments", (
-    Column("payment_id", ID, unique=True),
-    Column("enrollment_id", ID),
-    Column("issuer_id", ID),
-    Column("redirected_at", TIMESTAMP, nullable=True),
-    Column("redirect_status", CODE, nullable=True,
-           codes=("ok", "broken_link", "timeout", "error"), codes_drive_metrics=False),
-    Column("paid_at", TIMESTAMP, nullable=True),
-    Column("amount", MONEY, nullable=True),
-    Column("payment_status", CODE, codes=("paid", "failed", "abandoned", "pending")),
-))
+PAYMENTS = Table(
+    "payments",
+    (
+        Column("payment_id", ID, unique=True),
+        Column("enrollment_id", ID),
+        Column("issuer_id", ID),
+        Column("redirected_at", TIMESTAMP, nullable=True),
+        Column(
+            "redirect_status",
+            CODE,
+            nullable=True,
+            codes=("ok", "broken_link", "timeout", "error"),
+            codes_drive_metrics=False,
+        ),
+        Column("paid_at", TIMESTAMP, nullable=True),
+        Column("amount", MONEY, nullable=True),
+        Column("payment_status", CODE, codes=("paid", "failed", "abandoned", "pending")),
+    ),
+)
 
 PARQUET_TABLES = (ENROLLMENTS, TRANSACTIONS_834, PAYMENTS)
 
 # The two hand-kept CSV files are read as text; these are their columns.
-RELEASES = Table("releases", (
-    Column("release_id", ID, unique=True),
-    Column("deployed_at", TIMESTAMP),
-    Column("component", TEXT),
-    Column("title", TEXT),
-    Column("issuer_id", ID, nullable=True),
-))
+RELEASES = Table(
+    "releases",
+    (
+        Column("release_id", ID, unique=True),
+        Column("deployed_at", TIMESTAMP),
+        Column("component", TEXT),
+        Column("title", TEXT),
+        Column("issuer_id", ID, nullable=True),
+    ),
+)
 
-ISSUERS = Table("issuers", (
-    Column("issuer_id", ID, unique=True),
-    Column("issuer_name", TEXT),
-    Column("state", TEXT),
-))
+ISSUERS = Table(
+    "issuers",
+    (
+        Column("issuer_id", ID, unique=True),
+        Column("issuer_name", TEXT),
+        Column("state", TEXT),
+    ),
+)
 
 CSV_TABLES = (RELEASES, ISSUERS)
 

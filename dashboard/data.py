@@ -4,6 +4,7 @@ Pages call `get(view, "funnel")` and the like; the name is a function of `dashbo
 dashboard shows exactly what `report` prints. The export's fingerprint, the as-of time, the filters
 and the caller's scope are all part of every cache key.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -25,10 +26,26 @@ from .problems import ERROR, ExportError, Problem
 
 # the metric functions pages may call through `get` (an allow-list: names never come from users)
 ALLOWED = {
-    "funnel", "time_to_convert", "errors", "errors_daily", "never_sent", "fix_impact", "backlog",
-    "payment_deadline_risk", "backlog_trend", "canaries", "reconciliation", "age_bands", "dropouts",
-    "backlog_work_list", "errors_by_issuer", "never_sent_trend", "stage_counts_by_day", "conversion_by_week",
-    "time_to_convert_histogram", "reconciliation_work_list",
+    "funnel",
+    "time_to_convert",
+    "errors",
+    "errors_daily",
+    "never_sent",
+    "fix_impact",
+    "backlog",
+    "payment_deadline_risk",
+    "backlog_trend",
+    "canaries",
+    "reconciliation",
+    "age_bands",
+    "dropouts",
+    "backlog_work_list",
+    "errors_by_issuer",
+    "never_sent_trend",
+    "stage_counts_by_day",
+    "conversion_by_week",
+    "time_to_convert_histogram",
+    "reconciliation_work_list",
 }
 
 
@@ -80,8 +97,9 @@ class _Exports:
                 return current
             pending = self._preparing.get(export_dir)
             if pending is None or pending[0] != fingerprint:
-                thread = threading.Thread(target=self._run, args=(export_dir, fingerprint),
-                                          name="prepare-export", daemon=True)
+                thread = threading.Thread(
+                    target=self._run, args=(export_dir, fingerprint), name="prepare-export", daemon=True
+                )
                 pending = (fingerprint, m.utc_now(), thread)
                 self._preparing[export_dir] = pending
                 thread.start()
@@ -103,9 +121,20 @@ class _Exports:
         try:
             loaded = _prepare(export_dir, fingerprint)
         except Exception as exc:  # an engine failure must not leave sessions waiting for ever
-            loaded = LoadedExport(export_dir, fingerprint, None, (Problem(
-                ERROR, "export", f"the export could not be prepared ({type(exc).__name__}: {exc})",
-                file=export_dir),), m.utc_now())
+            loaded = LoadedExport(
+                export_dir,
+                fingerprint,
+                None,
+                (
+                    Problem(
+                        ERROR,
+                        "export",
+                        f"the export could not be prepared ({type(exc).__name__}: {exc})",
+                        file=export_dir,
+                    ),
+                ),
+                m.utc_now(),
+            )
         with self._lock:
             pending = self._preparing.get(export_dir)
             if pending is not None and pending[0] == fingerprint:
@@ -122,14 +151,29 @@ _EXPORTS = _Exports()
 
 # What the pages compute for the unfiltered view at the latest time: computed once in the background
 # when an export loads, so that the first visitor of each page does not wait for it.
-_WARM = [("funnel", {}), ("errors", {}), ("never_sent", {}), ("backlog", {}), ("payment_deadline_risk", {}),
-         ("stage_counts_by_day", {}), ("errors_daily", {}), ("never_sent_trend", {}), ("backlog_trend", {}),
-         ("fix_impact", {}), ("errors_by_issuer", {}), ("time_to_convert", {}), ("conversion_by_week", {}),
-         ("canaries", {}), ("reconciliation", {}), ("fix_impact", {"window_days": 7}),
-         ("dropouts", {"stage": "paid", "limit": 500}), ("backlog_work_list", {"stages": None, "limit": 300}),
-         ("backlog_work_list", {"stages": None, "limit": 300, "deadline": "past_due"}),
-         ("backlog_work_list", {"stages": None, "limit": 300, "deadline": "at_risk"}),
-         ("time_to_convert_histogram", {"stage_from": "plan_selected", "stage_to": "accepted_834"})]
+_WARM = [
+    ("funnel", {}),
+    ("errors", {}),
+    ("never_sent", {}),
+    ("backlog", {}),
+    ("payment_deadline_risk", {}),
+    ("stage_counts_by_day", {}),
+    ("errors_daily", {}),
+    ("never_sent_trend", {}),
+    ("backlog_trend", {}),
+    ("fix_impact", {}),
+    ("errors_by_issuer", {}),
+    ("time_to_convert", {}),
+    ("conversion_by_week", {}),
+    ("canaries", {}),
+    ("reconciliation", {}),
+    ("fix_impact", {"window_days": 7}),
+    ("dropouts", {"stage": "paid", "limit": 500}),
+    ("backlog_work_list", {"stages": None, "limit": 300}),
+    ("backlog_work_list", {"stages": None, "limit": 300, "deadline": "past_due"}),
+    ("backlog_work_list", {"stages": None, "limit": 300, "deadline": "at_risk"}),
+    ("time_to_convert_histogram", {"stage_from": "plan_selected", "stage_to": "accepted_834"}),
+]
 
 
 _STOP_WARMING = threading.Event()
@@ -164,11 +208,14 @@ def export_dir() -> Path:
 
 def load_export() -> LoadedExport:
     directory = export_dir()
-    if "DASHBOARD_DATA_DIR" not in os.environ and directory == config.DEFAULT_DATA_DIR:
-        if demo.export_is_empty(directory):
-            with st.spinner("No export yet: generating the demo export (autumn 2013) in data/ …"):
-                demo.ensure_default_export(directory, lambda text: None)
-            st.toast("Generated the demo export in data/: the numbers shown are demo data.")
+    if (
+        "DASHBOARD_DATA_DIR" not in os.environ
+        and directory == config.DEFAULT_DATA_DIR
+        and demo.export_is_empty(directory)
+    ):
+        with st.spinner("No export yet: generating the demo export (autumn 2013) in data/ …"):
+            demo.ensure_default_export(directory, lambda text: None)
+        st.toast("Generated the demo export in data/: the numbers shown are demo data.")
     fingerprint = export_fingerprint(directory) if directory.is_dir() else "missing"
     with st.spinner("Preparing the export (once per export) …"):
         return _EXPORTS.get(str(directory), fingerprint)
@@ -177,6 +224,7 @@ def load_export() -> LoadedExport:
 @dataclass(frozen=True)
 class View:
     """What one page shows: an export, an as-of time, the filters and the caller's scope."""
+
     export: LoadedExport
     as_of: datetime
     latest: datetime
@@ -187,10 +235,10 @@ class View:
     def engine(self) -> Engine:
         return self.export.engine
 
-    def at(self, as_of: datetime) -> "View":
+    def at(self, as_of: datetime) -> View:
         return View(self.export, as_of, self.latest, self.filters, self.scope)
 
-    def narrowed(self, **changes: Any) -> "View":
+    def narrowed(self, **changes: Any) -> View:
         f = self.filters
         values = {"date_from": f.date_from, "date_to": f.date_to, "states": f.states, "issuers": f.issuers}
         values.update(changes)
@@ -198,16 +246,18 @@ class View:
 
 
 @st.cache_data(max_entries=2000, ttl=config.cache_ttl_seconds(), show_spinner=False)
-def _cached(name: str, fingerprint: str, as_of: datetime, filters: m.Filters, scope: m.Scope,
-            kwargs: tuple, _engine: Engine) -> Any:
+def _cached(
+    name: str, fingerprint: str, as_of: datetime, filters: m.Filters, scope: m.Scope, kwargs: tuple, _engine: Engine
+) -> Any:
     return getattr(m, name)(m.Query(_engine, as_of, filters, scope), **dict(kwargs))
 
 
 def get(view: View, name: str, **kwargs: Any) -> Any:
     if name not in ALLOWED:
         raise KeyError(f"{name} is not a dashboard metric")
-    return _cached(name, view.export.fingerprint, view.as_of, view.filters, view.scope,
-                   tuple(sorted(kwargs.items())), view.engine)
+    return _cached(
+        name, view.export.fingerprint, view.as_of, view.filters, view.scope, tuple(sorted(kwargs.items())), view.engine
+    )
 
 
 def fetcher(view: View, name: str, **kwargs: Any):
@@ -245,5 +295,7 @@ def scoped_directory(export: LoadedExport, scope: m.Scope) -> list[dict[str, Any
 
 def issuer_names(view: View) -> dict[str, str]:
     """issuer id -> display name ('Name (id)'; the id alone when issuers.csv does not list it), in scope."""
-    return {r["issuer_id"]: (f"{r['issuer_name']} ({r['issuer_id']})" if r["issuer_name"] else r["issuer_id"])
-            for r in scoped_directory(view.export, view.scope)}
+    return {
+        r["issuer_id"]: (f"{r['issuer_name']} ({r['issuer_id']})" if r["issuer_name"] else r["issuer_id"])
+        for r in scoped_directory(view.export, view.scope)
+    }

@@ -4,12 +4,13 @@ Deterministic for a seed and size: every chunk of enrollments has its own random
 from (seed, chunk number), so the files do not depend on how the work is scheduled. Chunks are
 generated and written one at a time, which keeps memory flat whatever the size.
 """
+
 from __future__ import annotations
 
 import csv
 import shutil
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -34,12 +35,11 @@ NEVER = np.iinfo(np.int64).max  # "did not happen" inside the generator; written
 def epoch_us(value: datetime | date) -> int:
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
-    return int((value.replace(tzinfo=timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc))
-               // timedelta(microseconds=1))
+    return int((value.replace(tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1))
 
 
 WINDOW_START = epoch_us(datetime(2013, 10, 1))
-WINDOW_DAYS = 123                                   # 2013-10-01 .. 2014-01-31
+WINDOW_DAYS = 123  # 2013-10-01 .. 2014-01-31
 EXPORT_AT = epoch_us(datetime(2014, 2, 1)) - SECOND  # the export's cut-off: later events have not happened
 
 # Releases (scenario.md). The 834 error rate and the never-sent rate change at the fixes below.
@@ -49,17 +49,76 @@ NC_PAYMENT_FIX = epoch_us(datetime(2013, 12, 10, 6, 0))
 
 # The 36 states on the federal marketplace in 2014, weighted by their 2014 plan selections (thousands).
 STATES = {
-    "FL": 984, "TX": 734, "NC": 358, "GA": 317, "PA": 318, "MI": 272, "VA": 216, "IL": 217, "NJ": 161,
-    "OH": 154, "TN": 151, "MO": 152, "WI": 139, "AZ": 120, "IN": 133, "SC": 118, "AL": 97, "LA": 102,
-    "UT": 84, "ID": 76, "OK": 69, "KS": 57, "MS": 61, "NE": 43, "ME": 44, "AR": 43, "NH": 40, "MT": 36,
-    "NM": 32, "IA": 29, "WV": 19, "DE": 14, "AK": 13, "SD": 13, "WY": 12, "ND": 10,
+    "FL": 984,
+    "TX": 734,
+    "NC": 358,
+    "GA": 317,
+    "PA": 318,
+    "MI": 272,
+    "VA": 216,
+    "IL": 217,
+    "NJ": 161,
+    "OH": 154,
+    "TN": 151,
+    "MO": 152,
+    "WI": 139,
+    "AZ": 120,
+    "IN": 133,
+    "SC": 118,
+    "AL": 97,
+    "LA": 102,
+    "UT": 84,
+    "ID": 76,
+    "OK": 69,
+    "KS": 57,
+    "MS": 61,
+    "NE": 43,
+    "ME": 44,
+    "AR": 43,
+    "NH": 40,
+    "MT": 36,
+    "NM": 32,
+    "IA": 29,
+    "WV": 19,
+    "DE": 14,
+    "AK": 13,
+    "SD": 13,
+    "WY": 12,
+    "ND": 10,
 }
 
-_NAME_FIRST = ["Piedmont", "Prairie", "Summit", "Harbor", "Lakeshore", "Red River", "Cardinal", "Evergreen",
-               "Frontier", "Magnolia", "Keystone", "Pinecrest", "Bluewater", "Granite", "Sunbelt", "Heartland",
-               "Riverbend", "Canyon", "Tidewater", "Cumberland"]
-_NAME_SECOND = ["Mutual Health", "Health Plan", "Care Cooperative", "Health Alliance", "Community Health",
-                "Family Health", "HealthPartners", "Medical Mutual"]
+_NAME_FIRST = [
+    "Piedmont",
+    "Prairie",
+    "Summit",
+    "Harbor",
+    "Lakeshore",
+    "Red River",
+    "Cardinal",
+    "Evergreen",
+    "Frontier",
+    "Magnolia",
+    "Keystone",
+    "Pinecrest",
+    "Bluewater",
+    "Granite",
+    "Sunbelt",
+    "Heartland",
+    "Riverbend",
+    "Canyon",
+    "Tidewater",
+    "Cumberland",
+]
+_NAME_SECOND = [
+    "Mutual Health",
+    "Health Plan",
+    "Care Cooperative",
+    "Health Alliance",
+    "Community Health",
+    "Family Health",
+    "HealthPartners",
+    "Medical Mutual",
+]
 
 METALS = np.array(["bronze", "silver", "gold", "platinum", "catastrophic"])
 METAL_P = [0.20, 0.65, 0.09, 0.04, 0.02]
@@ -74,7 +133,7 @@ class Issuer:
     issuer_id: str
     issuer_name: str
     state: str
-    share: float        # of its state's volume
+    share: float  # of its state's volume
     ack_slowness: float  # multiplies its 999 acknowledgement delays
 
 
@@ -87,9 +146,12 @@ def build_issuers(seed: int) -> list[Issuer]:
         count = int(np.clip(2 + round(np.log2(volume / 10)), 2, 8))
         shares = np.sort(rng.dirichlet(np.full(count, 2.0)))[::-1]
         for i in range(count):
-            name = f"{_NAME_FIRST[int(rng.integers(len(_NAME_FIRST)))]} {_NAME_SECOND[i % len(_NAME_SECOND)]} of {state}"
-            issuers.append(Issuer(str(ids[k]), name, state, float(shares[i]),
-                                  float(rng.choice([0.5, 1.0, 1.0, 1.5, 3.0]))))
+            name = (
+                f"{_NAME_FIRST[int(rng.integers(len(_NAME_FIRST)))]} {_NAME_SECOND[i % len(_NAME_SECOND)]} of {state}"
+            )
+            issuers.append(
+                Issuer(str(ids[k]), name, state, float(shares[i]), float(rng.choice([0.5, 1.0, 1.0, 1.5, 3.0])))
+            )
             k += 1
     return issuers
 
@@ -114,15 +176,26 @@ def releases(issuers: list[Issuer]) -> list[list[str]]:
         ["R-2013-10-20-front-end", "2013-10-20T08:00:00Z", "front_end", "Front-end capacity patch", ""],
         ["R-2013-11-15-hub", "2013-11-15T06:00:00Z", "hub", "Data services hub maintenance (no 834 change)", ""],
         ["R-2013-11-30-front-end", "2013-11-30T08:00:00Z", "front_end", "Fix weekend: front-end capacity", ""],
-        ["R-2013-12-01-834", "2013-12-01T05:00:00Z", "834_generator",
-         "Fix weekend: 834 field-level defects repaired, never-sent backlog re-sent", ""],
-        ["R-2013-12-10-nc-payment-link", "2013-12-10T06:00:00Z", "payment_redirect",
-         f"Payment redirect link fixed for {nc.issuer_name}", nc.issuer_id],
+        [
+            "R-2013-12-01-834",
+            "2013-12-01T05:00:00Z",
+            "834_generator",
+            "Fix weekend: 834 field-level defects repaired, never-sent backlog re-sent",
+            "",
+        ],
+        [
+            "R-2013-12-10-nc-payment-link",
+            "2013-12-10T06:00:00Z",
+            "payment_redirect",
+            f"Payment redirect link fixed for {nc.issuer_name}",
+            nc.issuer_id,
+        ],
         ["R-2014-01-10-834", "2014-01-10T06:00:00Z", "834_generator", "834 duplicate and reject fixes", ""],
     ]
 
 
 # ---------------------------------------------------------------- volume curve
+
 
 def daily_application_weights() -> np.ndarray:
     """Applications per day, Oct 1 - Jan 31: a slow autumn, the December surge, the deadline peak."""
@@ -159,6 +232,7 @@ def day_start(t: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------- the chunk
 
+
 def _ts(values: np.ndarray) -> pa.Array:
     values = np.asarray(values, dtype=np.int64)
     return pa.array(values, type=pa.timestamp("us"), mask=values == NEVER)
@@ -184,8 +258,15 @@ def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     return pc.binary_join_element_wise(prefix, padded, "") if prefix else padded
 
 
-def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: list[Issuer],
-                   pay_rates: dict[str, float], canary: bool = False) -> dict[str, pa.Table]:
+def generate_chunk(
+    seed: int,
+    chunk: int,
+    first_index: int,
+    n: int,
+    issuers: list[Issuer],
+    pay_rates: dict[str, float],
+    canary: bool = False,
+) -> dict[str, pa.Table]:
     rng = np.random.default_rng([seed, chunk, 1 if canary else 0])
     issuer_ids = np.array([i.issuer_id for i in issuers])
     issuer_state = np.array([i.state for i in issuers])
@@ -217,8 +298,7 @@ def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: lis
     applied = np.minimum(applied, EXPORT_AT)
 
     # --- plan selection: the October front end barely worked; many never select
-    select_p = np.where(applied < epoch_us(date(2013, 11, 1)), 0.45,
-                        np.where(applied < FIX_WEEKEND_834, 0.60, 0.72))
+    select_p = np.where(applied < epoch_us(date(2013, 11, 1)), 0.45, np.where(applied < FIX_WEEKEND_834, 0.60, 0.72))
     if canary:
         select_p = np.ones(n)
     selects = rng.random(n) < select_p
@@ -236,28 +316,34 @@ def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: lis
     members = np.where(rng.random(n) < 0.6, 1, rng.integers(2, 6, n))
     metal_idx = rng.choice(len(METALS), size=n, p=METAL_P)
     age_factor = 1 + np.clip(age - 21, 0, None) / 43 * 2
-    premium = np.round(METAL_BASE[metal_idx] * age_factor * (1 + 0.8 * (members - 1))
-                       * rng.uniform(0.85, 1.25, n) * 100).astype(np.int64)
+    premium = np.round(
+        METAL_BASE[metal_idx] * age_factor * (1 + 0.8 * (members - 1)) * rng.uniform(0.85, 1.25, n) * 100
+    ).astype(np.int64)
     subsidy_kind = rng.choice(4, size=n, p=[0.15, 0.78, 0.05, 0.02])  # none, partial, 100%, above premium
-    aptc = np.select([subsidy_kind == 0, subsidy_kind == 1, subsidy_kind == 2],
-                     [np.zeros(n, np.int64), np.round(premium * rng.uniform(0.2, 0.9, n)).astype(np.int64), premium],
-                     premium + rng.integers(100, 5000, n))
+    aptc = np.select(
+        [subsidy_kind == 0, subsidy_kind == 1, subsidy_kind == 2],
+        [np.zeros(n, np.int64), np.round(premium * rng.uniform(0.2, 0.9, n)).astype(np.int64), premium],
+        premium + rng.integers(100, 5000, n),
+    )
     if canary:
         aptc = np.where(rng.random(n) < 0.5, premium, aptc)  # half the canaries owe nothing
     responsible = np.maximum(0, premium - aptc)
     coverage = np.select(
         [selected <= epoch_us(datetime(2013, 12, 24, 5)), selected <= epoch_us(date(2014, 1, 16))],
         [np.full(n, epoch_us(date(2014, 1, 1))), np.full(n, epoch_us(date(2014, 2, 1)))],
-        epoch_us(date(2014, 3, 1)))
+        epoch_us(date(2014, 3, 1)),
+    )
     plan_number = 1 + metal_idx
     plan_id = pc.binary_join_element_wise(
-        pa.array(issuer), pa.array(state), _ids("", 10 * plan_number, 7), pa.array(np.full(n, "01")), "")
+        pa.array(issuer), pa.array(state), _ids("", 10 * plan_number, 7), pa.array(np.full(n, "01")), ""
+    )
     plan_np = plan_id.to_numpy(zero_copy_only=False).astype(object)
     channel = CHANNELS[rng.choice(len(CHANNELS), size=n, p=CHANNEL_P)]
 
     # voluntary cancellations by the consumer
-    cancelled = np.where(has_plan & (rng.random(n) < 0.04),
-                         selected + rng.exponential(10 * DAY, n).astype(np.int64), NEVER)
+    cancelled = np.where(
+        has_plan & (rng.random(n) < 0.04), selected + rng.exponential(10 * DAY, n).astype(np.int64), NEVER
+    )
 
     tx_parts: dict[str, list[np.ndarray]] = {}
     tx_counter = [0]
@@ -290,9 +376,11 @@ def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: lis
     never_sent = has_plan & (rng.random(n) < never_sent_p)
     # the Dec 1 release re-sent most of the backlog of enrollments that had never been sent
     backfilled = never_sent & (selected < FIX_WEEKEND_834) & (rng.random(n) < 0.85)
-    first_send = np.where(selected < FIX_WEEKEND_834,
-                          selected + rng.lognormal(np.log(12 * HOUR), 0.8, n).astype(np.int64),
-                          selected + rng.lognormal(np.log(2 * HOUR), 0.8, n).astype(np.int64))
+    first_send = np.where(
+        selected < FIX_WEEKEND_834,
+        selected + rng.lognormal(np.log(12 * HOUR), 0.8, n).astype(np.int64),
+        selected + rng.lognormal(np.log(2 * HOUR), 0.8, n).astype(np.int64),
+    )
     first_send = np.where(backfilled, FIX_WEEKEND_834 + rng.integers(1 * DAY, 11 * DAY, n), first_send)
     if canary:
         stuck_p = np.where(applied < FIX_WEEKEND_834, 0.40, 0.05)
@@ -307,7 +395,7 @@ def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: lis
 
     pending = np.flatnonzero((send_at != NEVER) & (send_at <= EXPORT_AT))
     times = send_at[pending]
-    for attempt in range(3):
+    for _attempt in range(3):
         if pending.size == 0:
             break
         m = pending.size
@@ -317,8 +405,14 @@ def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: lis
         draw = rng.random(m)
         kind = np.full(m, "clean", dtype=object)
         cum = 0.0
-        for name, share in (("mismatch", 0.34), ("reject", 0.18), ("unack", 0.12), ("unmatched", 0.08),
-                            ("wrong_issuer", 0.06), ("duplicate", 0.22)):
+        for name, share in (
+            ("mismatch", 0.34),
+            ("reject", 0.18),
+            ("unack", 0.12),
+            ("unmatched", 0.08),
+            ("wrong_issuer", 0.06),
+            ("duplicate", 0.22),
+        ):
             hit = (draw >= cum * p_err) & (draw < (cum + share) * p_err)
             kind[hit] = name
             cum += share
@@ -344,8 +438,10 @@ def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: lis
         tx_plan[variant] = np.array([p[:-2] + "04" for p in plan_e[variant]], dtype=object)
         # the receiver's 999: most within hours, some days late, some never; a few stamped early
         slow = slowness[issuer_idx[e]]
-        ack_delay = np.where(rng.random(m) < 0.88, rng.lognormal(np.log(3 * HOUR), 0.9, m),
-                             rng.uniform(1 * DAY, 6 * DAY, m)) * slow
+        ack_delay = (
+            np.where(rng.random(m) < 0.88, rng.lognormal(np.log(3 * HOUR), 0.9, m), rng.uniform(1 * DAY, 6 * DAY, m))
+            * slow
+        )
         ack_delay = np.where(rng.random(m) < 0.003, -rng.uniform(MINUTE, 2 * HOUR, m), ack_delay)
         ack_at = times + ack_delay.astype(np.int64)
         ack_code = np.where(kind == "reject", "R", np.where(rng.random(m) < 0.04, "E", "A")).astype(object)
@@ -353,11 +449,22 @@ def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: lis
         ack_code[kind == "unack"] = None
         error_code = np.where(kind == "reject", REJECT_CODES[rng.integers(0, len(REJECT_CODES), m)], None)
         add_834(
-            direction=np.full(m, "outbound", object), enrollment_id=eid,
-            issuer_id=to_issuer, maintenance_type=np.full(m, "021", object), maintenance_reason=np.full(m, "EC", object),
-            sent_at=times, ack_code=ack_code, ack_at=ack_at, error_code=error_code.astype(object),
-            plan_id=tx_plan, coverage_start_date=coverage[e], total_premium=premium[e], aptc_amount=tx_aptc,
-            member_count=tx_members, subscriber_birth_date=tx_birth)
+            direction=np.full(m, "outbound", object),
+            enrollment_id=eid,
+            issuer_id=to_issuer,
+            maintenance_type=np.full(m, "021", object),
+            maintenance_reason=np.full(m, "EC", object),
+            sent_at=times,
+            ack_code=ack_code,
+            ack_at=ack_at,
+            error_code=error_code.astype(object),
+            plan_id=tx_plan,
+            coverage_start_date=coverage[e],
+            total_premium=premium[e],
+            aptc_amount=tx_aptc,
+            member_count=tx_members,
+            subscriber_birth_date=tx_birth,
+        )
         good = (~unmatched) & (to_issuer == issuer[e]) & np.isin(ack_code, ["A", "E"]) & (ack_at <= EXPORT_AT)
         accepted_at[e[good]] = np.minimum(accepted_at[e[good]], np.maximum(times[good], ack_at[good]))
         # a duplicate: the same 834 sent again hours later
@@ -369,14 +476,27 @@ def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: lis
             dack = dsent + (rng.lognormal(np.log(3 * HOUR), 0.9, dup.size) * slow[dup]).astype(np.int64)
             add_834(
                 direction=np.full(dup.size, "outbound", object),
-                enrollment_id=eid[dup], issuer_id=issuer[e[dup]], maintenance_type=np.full(dup.size, "021", object),
-                maintenance_reason=np.full(dup.size, "EC", object), sent_at=dsent, ack_code=np.full(dup.size, "A", object),
-                ack_at=dack, error_code=np.full(dup.size, None, object),
-                plan_id=plan_e[dup], coverage_start_date=coverage[e[dup]], total_premium=premium[e[dup]],
-                aptc_amount=aptc[e[dup]], member_count=members[e[dup]], subscriber_birth_date=birth[e[dup]])
+                enrollment_id=eid[dup],
+                issuer_id=issuer[e[dup]],
+                maintenance_type=np.full(dup.size, "021", object),
+                maintenance_reason=np.full(dup.size, "EC", object),
+                sent_at=dsent,
+                ack_code=np.full(dup.size, "A", object),
+                ack_at=dack,
+                error_code=np.full(dup.size, None, object),
+                plan_id=plan_e[dup],
+                coverage_start_date=coverage[e[dup]],
+                total_premium=premium[e[dup]],
+                aptc_amount=aptc[e[dup]],
+                member_count=members[e[dup]],
+                subscriber_birth_date=birth[e[dup]],
+            )
         # re-sends: after a reject, after the issuer complains, after silence
-        resend_p = np.select([kind == "reject", kind == "unmatched", kind == "wrong_issuer", kind == "unack"],
-                             [0.85, 0.85, 0.85, 0.4], 0.0)
+        resend_p = np.select(
+            [kind == "reject", kind == "unmatched", kind == "wrong_issuer", kind == "unack"],
+            [0.85, 0.85, 0.85, 0.4],
+            0.0,
+        )
         base = np.where(kind == "reject", np.where(ack_at == NEVER, times, ack_at), times)
         next_at = base + rng.integers(1 * DAY, 6 * DAY, m)
         again = (rng.random(m) < resend_p) & (next_at <= EXPORT_AT) & (next_at < cancelled[e])
@@ -388,16 +508,19 @@ def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: lis
     redirected = np.where(owes & (rng.random(n) < 0.95), selected + rng.integers(MINUTE, 20 * MINUTE, n), NEVER)
     broken_era = (issuer == nc_issuer) & (redirected < NC_PAYMENT_FIX)
     r = rng.random(n)
-    normal_status = np.where(redirected < FIX_WEEKEND_834,
-                             np.select([r < 0.90, r < 0.94, r < 0.97], ["ok", "timeout", "error"], "broken_link"),
-                             np.select([r < 0.97, r < 0.985], ["ok", "timeout"], "error"))
+    normal_status = np.where(
+        redirected < FIX_WEEKEND_834,
+        np.select([r < 0.90, r < 0.94, r < 0.97], ["ok", "timeout", "error"], "broken_link"),
+        np.select([r < 0.97, r < 0.985], ["ok", "timeout"], "error"),
+    )
     redirect_status = np.where(broken_era, np.where(r < 0.18, "ok", "broken_link"), normal_status).astype(object)
     due = coverage - DAY
     if canary:
         pay_rate = np.full(n, 0.97)
     will_pay = owes & (rng.random(n) < pay_rate)
-    pay_delay = np.where(rng.random(n) < 0.6, rng.exponential(2 * DAY, n),
-                         rng.uniform(0, 1, n) * np.maximum(due - selected, DAY)).astype(np.int64)
+    pay_delay = np.where(
+        rng.random(n) < 0.6, rng.exponential(2 * DAY, n), rng.uniform(0, 1, n) * np.maximum(due - selected, DAY)
+    ).astype(np.int64)
     if canary:
         pay_delay = rng.exponential(2 * HOUR, n).astype(np.int64)  # testers pay at once
     paid_at = np.where(will_pay, selected + HOUR + pay_delay, NEVER)
@@ -411,10 +534,15 @@ def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: lis
     first_ok = (redirect_status == "ok") & ~broken_era
     # attempt 1: the redirect; it carries the payment when the page worked and the consumer paid in one go
     pays_on_first = first_ok & (paid_at != NEVER) & ~came_back
-    first_status = np.where(pays_on_first, "paid",
-                            np.where(redirect_status == "ok",
-                                     np.where(broken_era, "failed", np.where(rng.random(n) < 0.5, "abandoned", "pending")),
-                                     "failed")).astype(object)
+    first_status = np.where(
+        pays_on_first,
+        "paid",
+        np.where(
+            redirect_status == "ok",
+            np.where(broken_era, "failed", np.where(rng.random(n) < 0.5, "abandoned", "pending")),
+            "failed",
+        ),
+    ).astype(object)
     has_first = (redirected != NEVER) & (redirected <= EXPORT_AT)
     # attempt 2: paying after a failed first attempt (through a new redirect or directly on the issuer's site)
     second = (paid_at != NEVER) & ~pays_on_first
@@ -423,9 +551,15 @@ def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: lis
     second_redirect = np.where(second & (rng.random(n) < 0.7) & ~direct, paid_at - rng.integers(MINUTE, HOUR, n), NEVER)
     pay_rows = []
     for rows_mask, red, status, paid, red_status in (
-            (has_first, redirected, first_status, np.where(pays_on_first, paid_at, NEVER), redirect_status),
-            (second, second_redirect, np.full(n, "paid", object), paid_at,
-             np.where(second_redirect != NEVER, "ok", None).astype(object))):
+        (has_first, redirected, first_status, np.where(pays_on_first, paid_at, NEVER), redirect_status),
+        (
+            second,
+            second_redirect,
+            np.full(n, "paid", object),
+            paid_at,
+            np.where(second_redirect != NEVER, "ok", None).astype(object),
+        ),
+    ):
         idx = np.flatnonzero(rows_mask)
         pay_rows.append((idx, red[idx], red_status[idx], paid[idx], status[idx]))
 
@@ -445,12 +579,22 @@ def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: lis
     eff_eid[issuer_only] = np.array([f"ISS{x}" for x in eff_eid[issuer_only]], dtype=object)
     eff_aptc = np.where(rng.random(k) < 0.02, aptc[eff] + 1000, aptc[eff])
     add_834(
-        direction=np.full(k, "inbound", object), enrollment_id=eff_eid,
-        issuer_id=issuer[eff], maintenance_type=np.full(k, "021", object), maintenance_reason=np.full(k, "28", object),
-        sent_at=eff_at[eff], ack_code=np.full(k, "A", object), ack_at=eff_at[eff] + 30 * MINUTE,
-        error_code=np.full(k, None, object), plan_id=plan_np[eff],
-        coverage_start_date=coverage[eff], total_premium=premium[eff], aptc_amount=eff_aptc,
-        member_count=members[eff], subscriber_birth_date=birth[eff])
+        direction=np.full(k, "inbound", object),
+        enrollment_id=eff_eid,
+        issuer_id=issuer[eff],
+        maintenance_type=np.full(k, "021", object),
+        maintenance_reason=np.full(k, "28", object),
+        sent_at=eff_at[eff],
+        ack_code=np.full(k, "A", object),
+        ack_at=eff_at[eff] + 30 * MINUTE,
+        error_code=np.full(k, None, object),
+        plan_id=plan_np[eff],
+        coverage_start_date=coverage[eff],
+        total_premium=premium[eff],
+        aptc_amount=eff_aptc,
+        member_count=members[eff],
+        subscriber_birth_date=birth[eff],
+    )
     # issuers terminate accepted-but-unpaid enrollments some weeks after the due date (024, reason 59)
     unpaid = (accepted_at != NEVER) & (responsible > 0) & (paid_at == NEVER)
     term_at = np.where(unpaid & (rng.random(n) < 0.5), due + rng.integers(5 * DAY, 25 * DAY, n), NEVER)
@@ -460,12 +604,20 @@ def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: lis
     add_834(
         direction=np.full(t, "inbound", object),
         enrollment_id=enrollment_id_of(term),
-        issuer_id=issuer[term], maintenance_type=np.full(t, "024", object), maintenance_reason=np.full(t, "59", object),
-        sent_at=term_at[term], ack_code=np.full(t, "A", object), ack_at=term_at[term] + 30 * MINUTE,
+        issuer_id=issuer[term],
+        maintenance_type=np.full(t, "024", object),
+        maintenance_reason=np.full(t, "59", object),
+        sent_at=term_at[term],
+        ack_code=np.full(t, "A", object),
+        ack_at=term_at[term] + 30 * MINUTE,
         error_code=np.full(t, None, object),
-        plan_id=plan_np[term], coverage_start_date=coverage[term],
-        total_premium=premium[term], aptc_amount=aptc[term], member_count=members[term],
-        subscriber_birth_date=birth[term])
+        plan_id=plan_np[term],
+        coverage_start_date=coverage[term],
+        total_premium=premium[term],
+        aptc_amount=aptc[term],
+        member_count=members[term],
+        subscriber_birth_date=birth[term],
+    )
     cancelled = np.where(term_at != NEVER, np.minimum(cancelled, term_at + DAY), cancelled)
     # the exchange tells the issuer about a voluntary cancellation (outbound 024, reason 14)
     told = (cancelled != NEVER) & (accepted_at != NEVER) & (accepted_at < cancelled) & (term_at == NEVER)
@@ -476,64 +628,93 @@ def generate_chunk(seed: int, chunk: int, first_index: int, n: int, issuers: lis
     add_834(
         direction=np.full(c, "outbound", object),
         enrollment_id=enrollment_id_of(c_idx),
-        issuer_id=issuer[c_idx], maintenance_type=np.full(c, "024", object), maintenance_reason=np.full(c, "14", object),
-        sent_at=cancel_834[c_idx], ack_code=np.full(c, "A", object),
-        ack_at=cancel_834[c_idx] + rng.lognormal(np.log(3 * HOUR), 0.9, c).astype(np.int64), error_code=np.full(c, None, object),
-        plan_id=plan_np[c_idx], coverage_start_date=coverage[c_idx],
-        total_premium=premium[c_idx], aptc_amount=aptc[c_idx], member_count=members[c_idx],
-        subscriber_birth_date=birth[c_idx])
+        issuer_id=issuer[c_idx],
+        maintenance_type=np.full(c, "024", object),
+        maintenance_reason=np.full(c, "14", object),
+        sent_at=cancel_834[c_idx],
+        ack_code=np.full(c, "A", object),
+        ack_at=cancel_834[c_idx] + rng.lognormal(np.log(3 * HOUR), 0.9, c).astype(np.int64),
+        error_code=np.full(c, None, object),
+        plan_id=plan_np[c_idx],
+        coverage_start_date=coverage[c_idx],
+        total_premium=premium[c_idx],
+        aptc_amount=aptc[c_idx],
+        member_count=members[c_idx],
+        subscriber_birth_date=birth[c_idx],
+    )
     cancelled = np.where(cancelled > EXPORT_AT, NEVER, cancelled)
 
     # --- tables
     enrollment_ids = pa.array(enrollment_id_of(np.arange(n)), pa.string())
     plan_mask = ~has_plan
-    enrollments = pa.table({
-        "enrollment_id": enrollment_ids,
-        "application_id": _ids("APP", first_index + np.arange(n), 10) if not canary else _ids("TAPP", np.arange(n), 6),
-        "subscriber_id": _ids("SUB", first_index + np.arange(n), 10) if not canary else _ids("TSUB", np.arange(n), 6),
-        "state": _str(state), "issuer_id": _str(issuer),
-        "plan_id": pa.array(plan_id.to_numpy(zero_copy_only=False).astype(object), pa.string(), mask=plan_mask),
-        "metal_level": pa.array(METALS[metal_idx].astype(object), pa.string(), mask=plan_mask),
-        "channel": _str(channel),
-        "subscriber_birth_date": _date(birth),
-        "member_count": pa.array(members.astype(np.int32)),
-        "total_premium": _money(np.where(has_plan, premium, NEVER)),
-        "aptc_amount": _money(np.where(has_plan, aptc, NEVER)),
-        "application_submitted_at": _ts(applied),
-        "plan_selected_at": _ts(selected),
-        "coverage_start_date": _date(np.where(has_plan, coverage, NEVER)),
-        "cancelled_at": _ts(cancelled),
-        "is_test": pa.array(np.full(n, canary)),
-    })
+    enrollments = pa.table(
+        {
+            "enrollment_id": enrollment_ids,
+            "application_id": _ids("APP", first_index + np.arange(n), 10)
+            if not canary
+            else _ids("TAPP", np.arange(n), 6),
+            "subscriber_id": _ids("SUB", first_index + np.arange(n), 10)
+            if not canary
+            else _ids("TSUB", np.arange(n), 6),
+            "state": _str(state),
+            "issuer_id": _str(issuer),
+            "plan_id": pa.array(plan_id.to_numpy(zero_copy_only=False).astype(object), pa.string(), mask=plan_mask),
+            "metal_level": pa.array(METALS[metal_idx].astype(object), pa.string(), mask=plan_mask),
+            "channel": _str(channel),
+            "subscriber_birth_date": _date(birth),
+            "member_count": pa.array(members.astype(np.int32)),
+            "total_premium": _money(np.where(has_plan, premium, NEVER)),
+            "aptc_amount": _money(np.where(has_plan, aptc, NEVER)),
+            "application_submitted_at": _ts(applied),
+            "plan_selected_at": _ts(selected),
+            "coverage_start_date": _date(np.where(has_plan, coverage, NEVER)),
+            "cancelled_at": _ts(cancelled),
+            "is_test": pa.array(np.full(n, canary)),
+        }
+    )
     tx = {key: np.concatenate(parts) for key, parts in tx_parts.items()}
-    transactions = pa.table({
-        "transaction_id": pa.array(tx["transaction_id"], pa.string()), "direction": _str(tx["direction"]),
-        "enrollment_id": pa.array(tx["enrollment_id"], pa.string()), "issuer_id": _str(tx["issuer_id"]),
-        "maintenance_type": _str(tx["maintenance_type"]), "maintenance_reason": _str(tx["maintenance_reason"]),
-        "sent_at": _ts(tx["sent_at"]), "ack_code": pa.array(tx["ack_code"], pa.string()), "ack_at": _ts(tx["ack_at"]),
-        "error_code": pa.array(tx["error_code"], pa.string()), "plan_id": pa.array(tx["plan_id"], pa.string()),
-        "coverage_start_date": _date(tx["coverage_start_date"]), "total_premium": _money(tx["total_premium"]),
-        "aptc_amount": _money(tx["aptc_amount"]), "member_count": pa.array(tx["member_count"].astype(np.int32)),
-        "subscriber_birth_date": _date(tx["subscriber_birth_date"]),
-    })
+    transactions = pa.table(
+        {
+            "transaction_id": pa.array(tx["transaction_id"], pa.string()),
+            "direction": _str(tx["direction"]),
+            "enrollment_id": pa.array(tx["enrollment_id"], pa.string()),
+            "issuer_id": _str(tx["issuer_id"]),
+            "maintenance_type": _str(tx["maintenance_type"]),
+            "maintenance_reason": _str(tx["maintenance_reason"]),
+            "sent_at": _ts(tx["sent_at"]),
+            "ack_code": pa.array(tx["ack_code"], pa.string()),
+            "ack_at": _ts(tx["ack_at"]),
+            "error_code": pa.array(tx["error_code"], pa.string()),
+            "plan_id": pa.array(tx["plan_id"], pa.string()),
+            "coverage_start_date": _date(tx["coverage_start_date"]),
+            "total_premium": _money(tx["total_premium"]),
+            "aptc_amount": _money(tx["aptc_amount"]),
+            "member_count": pa.array(tx["member_count"].astype(np.int32)),
+            "subscriber_birth_date": _date(tx["subscriber_birth_date"]),
+        }
+    )
     order = pc.sort_indices(transactions, [("sent_at", "ascending"), ("transaction_id", "ascending")])
     transactions = transactions.take(order)
 
     idx = np.concatenate([p[0] for p in pay_rows])
     pay_ids = pa.array(enrollment_id_of(idx), pa.string())
-    payments = pa.table({
-        "payment_id": _ids(f"PAY{'C' if canary else ''}{chunk:04d}-", np.arange(idx.size), 8),
-        "enrollment_id": pay_ids, "issuer_id": _str(issuer[idx]),
-        "redirected_at": _ts(np.concatenate([p[1] for p in pay_rows])),
-        "redirect_status": pa.array(np.concatenate([p[2] for p in pay_rows]), pa.string()),
-        "paid_at": _ts(np.concatenate([p[3] for p in pay_rows])),
-        "amount": _money(np.where(np.concatenate([p[3] for p in pay_rows]) != NEVER, responsible[idx], NEVER)),
-        "payment_status": _str(np.concatenate([p[4] for p in pay_rows])),
-    })
+    payments = pa.table(
+        {
+            "payment_id": _ids(f"PAY{'C' if canary else ''}{chunk:04d}-", np.arange(idx.size), 8),
+            "enrollment_id": pay_ids,
+            "issuer_id": _str(issuer[idx]),
+            "redirected_at": _ts(np.concatenate([p[1] for p in pay_rows])),
+            "redirect_status": pa.array(np.concatenate([p[2] for p in pay_rows]), pa.string()),
+            "paid_at": _ts(np.concatenate([p[3] for p in pay_rows])),
+            "amount": _money(np.where(np.concatenate([p[3] for p in pay_rows]) != NEVER, responsible[idx], NEVER)),
+            "payment_status": _str(np.concatenate([p[4] for p in pay_rows])),
+        }
+    )
     return {"enrollments": enrollments, "transactions_834": transactions, "payments": payments}
 
 
 # ------------------------------------------------------------------- the export
+
 
 class GenerateError(Exception):
     """The output directory cannot take a demo export; the message says why."""
@@ -568,8 +749,15 @@ def canary_count() -> int:
     return (WINDOW_DAYS // 7 + 1) * 8
 
 
-def generate(out: Path, enrollments: int = DEMO_ENROLLMENTS, seed: int = DEFAULT_SEED, *,
-             force: bool = False, progress: bool = True, x12_dir: Path | None = None) -> dict[str, int]:
+def generate(
+    out: Path,
+    enrollments: int = DEMO_ENROLLMENTS,
+    seed: int = DEFAULT_SEED,
+    *,
+    force: bool = False,
+    progress: bool = True,
+    x12_dir: Path | None = None,
+) -> dict[str, int]:
     """Write a demo export of `enrollments` public enrollments (plus canaries) into `out`.
 
     With `x12_dir`, the 834s are also written there as X12 834 files with their 999
@@ -590,14 +778,22 @@ def generate(out: Path, enrollments: int = DEMO_ENROLLMENTS, seed: int = DEFAULT
     out.mkdir(parents=True, exist_ok=True)
     issuers = build_issuers(seed)
     pay_rates = state_pay_rates(seed)
-    chunks = [(c, c * CHUNK_SIZE, min(CHUNK_SIZE, enrollments - c * CHUNK_SIZE))
-              for c in range((enrollments + CHUNK_SIZE - 1) // CHUNK_SIZE)]
+    chunks = [
+        (c, c * CHUNK_SIZE, min(CHUNK_SIZE, enrollments - c * CHUNK_SIZE))
+        for c in range((enrollments + CHUNK_SIZE - 1) // CHUNK_SIZE)
+    ]
     counts = {"enrollments": 0, "transactions_834": 0, "payments": 0}
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=enrollments + canary_count(), unit=" enrollments", desc="Generating demo export",
-                   unit_scale=True, leave=True)
+
+        bar = tqdm(
+            total=enrollments + canary_count(),
+            unit=" enrollments",
+            desc="Generating demo export",
+            unit_scale=True,
+            leave=True,
+        )
     work = [(c, first, n, False) for c, first, n in chunks] + [(0, 0, canary_count(), True)]
     writer = X12Writer() if x12_dir is not None else None
     for c, first, n, canary in work:
@@ -613,10 +809,14 @@ def generate(out: Path, enrollments: int = DEMO_ENROLLMENTS, seed: int = DEFAULT
     if bar:
         bar.close()
     # the reference files last: an export is complete once they are there
-    _write_csv_atomic(out / "issuers.csv", ["issuer_id", "issuer_name", "state"],
-                      [[i.issuer_id, i.issuer_name, i.state] for i in issuers])
-    _write_csv_atomic(out / "releases.csv", ["release_id", "deployed_at", "component", "title", "issuer_id"],
-                      releases(issuers))
+    _write_csv_atomic(
+        out / "issuers.csv",
+        ["issuer_id", "issuer_name", "state"],
+        [[i.issuer_id, i.issuer_name, i.state] for i in issuers],
+    )
+    _write_csv_atomic(
+        out / "releases.csv", ["release_id", "deployed_at", "component", "title", "issuer_id"], releases(issuers)
+    )
     if writer is not None:
         counts["x12_files"] = len(writer.write(Path(x12_dir), "demo"))
     return counts
@@ -638,8 +838,10 @@ def ensure_default_export(default: Path, notify) -> bool:
     """
     if not export_is_empty(default):
         return False
-    notify(f"No export in {default}: generating the demo export there first "
-           f"({DEMO_ENROLLMENTS:,} enrollments, autumn 2013).")
+    notify(
+        f"No export in {default}: generating the demo export there first "
+        f"({DEMO_ENROLLMENTS:,} enrollments, autumn 2013)."
+    )
     generate(default, DEMO_ENROLLMENTS, DEFAULT_SEED)
     notify(f"Generated the demo export in {default}; the numbers shown are demo data.")
     return True

@@ -1,4 +1,5 @@
 """The one module that talks to DuckDB: prepares an export once, then runs named queries on it."""
+
 from __future__ import annotations
 
 import contextlib
@@ -17,8 +18,17 @@ import pandas as pd
 
 from . import contract as c
 from .catalog import NamedQuery, load_catalog
-from .exports import (TablePlan, csv_view_sql, display_path, empty_select, export_fingerprint,
-                      plan_table, sql_ident, sql_string, staging_table_sql)
+from .exports import (
+    TablePlan,
+    csv_view_sql,
+    display_path,
+    empty_select,
+    export_fingerprint,
+    plan_table,
+    sql_ident,
+    sql_string,
+    staging_table_sql,
+)
 from .problems import ERROR, WARNING, ExportError, Problem
 
 _MAX_SNAPSHOT_TRIES = 3
@@ -39,8 +49,14 @@ class Engine:
     Without it, everything is prepared in memory (small exports, tests).
     """
 
-    def __init__(self, export_dir: Path | str, *, memory_limit: str | None = None,
-                 threads: int | None = None, prepared_dir: Path | str | None = None):
+    def __init__(
+        self,
+        export_dir: Path | str,
+        *,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        prepared_dir: Path | str | None = None,
+    ):
         self.export_dir = Path(export_dir)
         self._prepare_sql, self._queries = load_catalog()
         self._lock = threading.Lock()
@@ -56,9 +72,16 @@ class Engine:
         self.timings: dict[str, float] = {}  # seconds per preparation step (for the benchmark)
         self._con: duckdb.DuckDBPyConnection | None = None
         if not self.export_dir.is_dir():
-            raise ExportError([Problem(ERROR, "export",
-                                       f"the export directory {self.export_dir} does not exist",
-                                       file=str(self.export_dir))])
+            raise ExportError(
+                [
+                    Problem(
+                        ERROR,
+                        "export",
+                        f"the export directory {self.export_dir} does not exist",
+                        file=str(self.export_dir),
+                    )
+                ]
+            )
         started = time.perf_counter()
         if prepared_dir is None:
             self._con = self._connect(":memory:")
@@ -68,11 +91,16 @@ class Engine:
         self.prepare_seconds = time.perf_counter() - started
 
     @classmethod
-    def configured(cls, export_dir: Path | str) -> "Engine":
+    def configured(cls, export_dir: Path | str) -> Engine:
         """The engine as the dashboard and `report` open it: with the settings of dashboard.config."""
         from . import config
-        return cls(export_dir, memory_limit=config.duckdb_memory_limit(), threads=config.duckdb_threads(),
-                   prepared_dir=config.prepared_dir())
+
+        return cls(
+            export_dir,
+            memory_limit=config.duckdb_memory_limit(),
+            threads=config.duckdb_threads(),
+            prepared_dir=config.prepared_dir(),
+        )
 
     def _connect(self, database: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(database, read_only=read_only)
@@ -108,7 +136,7 @@ class Engine:
         cursor = self._execute(name, params)
         try:
             columns = [d[0] for d in cursor.description]
-            return [dict(zip(columns, row)) for row in cursor.fetchall()]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
         finally:
             cursor.close()
 
@@ -146,10 +174,14 @@ class Engine:
             if export_fingerprint(self.export_dir) == before:
                 self.fingerprint = before
                 return True
-        self.problems.append(Problem(ERROR, "export",
-                                     "the export kept changing while it was read; "
-                                     "try again once the exporter has finished writing",
-                                     file=str(self.export_dir)))
+        self.problems.append(
+            Problem(
+                ERROR,
+                "export",
+                "the export kept changing while it was read; try again once the exporter has finished writing",
+                file=str(self.export_dir),
+            )
+        )
         self.fingerprint = before
         return False
 
@@ -179,8 +211,9 @@ class Engine:
             path = self.export_dir / f"{table.name}.csv"
             if path.is_file():
                 stat = path.stat()
-                self._file_stats.append([table.name, display_path(path, self.export_dir), stat.st_size,
-                                         stat.st_mtime_ns])
+                self._file_stats.append(
+                    [table.name, display_path(path, self.export_dir), stat.st_size, stat.st_mtime_ns]
+                )
         return plans
 
     def _load(self) -> None:
@@ -221,17 +254,25 @@ class Engine:
         self.problems.sort(key=lambda p: (p.severity != ERROR, p.table, p.file or "", p.column or ""))
 
     def _count_rows(self, relation, table: c.Table) -> list[list[Any]]:
-        return [[table.name, file, rows] for file, rows in self._con.execute(
-            f"SELECT _source_file, count(*) FROM {relation} GROUP BY ALL").fetchall()]
+        return [
+            [table.name, file, rows]
+            for file, rows in self._con.execute(
+                f"SELECT _source_file, count(*) FROM {relation} GROUP BY ALL"
+            ).fetchall()
+        ]
 
     def _summarise(self, file_rows: list[list[Any]]) -> None:
         """_file_rows (rows per table file) and _table_summary (usable files and rows per table)."""
-        self._con.execute("CREATE OR REPLACE TABLE _file_rows (\"table\" VARCHAR, file VARCHAR, \"rows\" BIGINT)")
+        self._con.execute('CREATE OR REPLACE TABLE _file_rows ("table" VARCHAR, file VARCHAR, "rows" BIGINT)')
         _insert(self._con, "_file_rows", file_rows)
-        self._con.execute("CREATE OR REPLACE TABLE _table_summary AS " + " UNION ALL ".join(
-            f"SELECT {sql_string(t.name)} AS \"table\", count(*) FILTER (WHERE \"rows\" > 0) AS files, "
-            f"coalesce(sum(\"rows\"), 0)::BIGINT AS \"rows\" FROM _file_rows WHERE \"table\" = {sql_string(t.name)}"
-            for t in c.PARQUET_TABLES))
+        self._con.execute(
+            "CREATE OR REPLACE TABLE _table_summary AS "
+            + " UNION ALL ".join(
+                f'SELECT {sql_string(t.name)} AS "table", count(*) FILTER (WHERE "rows" > 0) AS files, '
+                f'coalesce(sum("rows"), 0)::BIGINT AS "rows" FROM _file_rows WHERE "table" = {sql_string(t.name)}'
+                for t in c.PARQUET_TABLES
+            )
+        )
 
     # ------------------------------------------------------- prepared databases
 
@@ -291,10 +332,13 @@ class Engine:
         try:
             probe = self._connect(":memory:")
             probe.execute(f"ATTACH {sql_string(str(previous))} AS previous (READ_ONLY)")
-            known = {(t, f): (size, mtime) for t, f, size, mtime in
-                     probe.execute("SELECT * FROM previous._files").fetchall()}
-            carried = probe.execute(f"SELECT {', '.join(map(sql_ident, _PROBLEM_COLUMNS))} FROM previous._problems "
-                                    "WHERE origin = 'file_values' ORDER BY position").fetchall()
+            known = {
+                (t, f): (size, mtime) for t, f, size, mtime in probe.execute("SELECT * FROM previous._files").fetchall()
+            }
+            carried = probe.execute(
+                f"SELECT {', '.join(map(sql_ident, _PROBLEM_COLUMNS))} FROM previous._problems "
+                "WHERE origin = 'file_values' ORDER BY position"
+            ).fetchall()
             failures = probe.execute("SELECT * FROM previous._cast_failures").fetchall()
             probe.close()
         except duckdb.Error:
@@ -306,8 +350,9 @@ class Engine:
         kept = {k for k in now if k[0] not in csv_names and known.get(k) == now[k]}
         if not kept:
             return False
-        dropped = {t.name: sorted(f for (tt, f) in known if tt == t.name and (tt, f) not in kept)
-                   for t in c.PARQUET_TABLES}
+        dropped = {
+            t.name: sorted(f for (tt, f) in known if tt == t.name and (tt, f) not in kept) for t in c.PARQUET_TABLES
+        }
         with self._timed("copy previous"):
             shutil.copyfile(previous, building)
         self._con = self._connect(":memory:")
@@ -334,38 +379,53 @@ class Engine:
                 self._create_csv_staging(table)
             # every enrollment that a new, changed or removed row names
             with self._timed("affected enrollments"):
+
                 def in_dropped(table: str) -> str:  # rows of removed or rewritten files
                     files = dropped[table]
                     return f"_source_file IN ({', '.join(map(sql_string, files))})" if files else "false"
-                con.execute("CREATE OR REPLACE TEMP TABLE affected AS SELECT DISTINCT enrollment_id FROM ("
-                            + " UNION ALL ".join(
-                                f"SELECT enrollment_id FROM new_{t.name}"
-                                + (f" UNION ALL SELECT enrollment_id FROM target.{t.name} WHERE {in_dropped(t.name)}"
-                                   if dropped[t.name] else "")
-                                for t in c.PARQUET_TABLES)
-                            + ") WHERE enrollment_id IS NOT NULL")
+
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE affected AS SELECT DISTINCT enrollment_id FROM ("
+                    + " UNION ALL ".join(
+                        f"SELECT enrollment_id FROM new_{t.name}"
+                        + (
+                            f" UNION ALL SELECT enrollment_id FROM target.{t.name} WHERE {in_dropped(t.name)}"
+                            if dropped[t.name]
+                            else ""
+                        )
+                        for t in c.PARQUET_TABLES
+                    )
+                    + ") WHERE enrollment_id IS NOT NULL"
+                )
                 for t in c.PARQUET_TABLES:
                     columns = ", ".join(sql_ident(col.prepared_name) for col in t.columns)
-                    con.execute(f"CREATE OR REPLACE TEMP TABLE stg_{t.name} AS "
-                                f"SELECT {columns}, _source_file, _file_row FROM target.{t.name} "
-                                f"WHERE enrollment_id IN (SELECT enrollment_id FROM affected) "
-                                f"AND NOT ({in_dropped(t.name)}) "
-                                f"UNION ALL SELECT * FROM new_{t.name}")
+                    con.execute(
+                        f"CREATE OR REPLACE TEMP TABLE stg_{t.name} AS "
+                        f"SELECT {columns}, _source_file, _file_row FROM target.{t.name} "
+                        f"WHERE enrollment_id IN (SELECT enrollment_id FROM affected) "
+                        f"AND NOT ({in_dropped(t.name)}) "
+                        f"UNION ALL SELECT * FROM new_{t.name}"
+                    )
             self._run_prepare_sql()
             with self._timed("apply changes"):
                 for t in c.PARQUET_TABLES:
-                    con.execute(f"DELETE FROM target.{t.name} WHERE enrollment_id IN (SELECT enrollment_id FROM affected) "
-                                f"OR {in_dropped(t.name)}")
+                    con.execute(
+                        f"DELETE FROM target.{t.name} WHERE enrollment_id IN (SELECT enrollment_id FROM affected) "
+                        f"OR {in_dropped(t.name)}"
+                    )
                     con.execute(f"INSERT INTO target.{t.name} BY NAME SELECT * FROM main.{t.name}")
-                con.execute("DELETE FROM target.enrollment_milestones "
-                            "WHERE enrollment_id IN (SELECT enrollment_id FROM affected)")
+                con.execute(
+                    "DELETE FROM target.enrollment_milestones "
+                    "WHERE enrollment_id IN (SELECT enrollment_id FROM affected)"
+                )
                 con.execute("INSERT INTO target.enrollment_milestones BY NAME SELECT * FROM main.enrollment_milestones")
             with self._timed("validate"):
                 for t in c.PARQUET_TABLES:
                     self._validate_file_values(f"new_{t.name}", t)
                 self._validate_csv()
-                file_rows = [[t, f, n] for t, f, n in con.execute("SELECT * FROM target._file_rows").fetchall()
-                             if (t, f) in kept]
+                file_rows = [
+                    [t, f, n] for t, f, n in con.execute("SELECT * FROM target._file_rows").fetchall() if (t, f) in kept
+                ]
                 file_rows += [row for t in c.PARQUET_TABLES for row in self._count_rows(f"new_{t.name}", t)]
         except duckdb.Error:
             return False  # e.g. a file whose data cannot be read: the full preparation names it
@@ -388,8 +448,9 @@ class Engine:
         try:
             con = self._connect(str(path), read_only=True)
             fingerprint = con.execute("SELECT fingerprint FROM _meta").fetchone()[0]
-            problems = con.execute(f"SELECT {', '.join(map(sql_ident, _PROBLEM_COLUMNS))} FROM _problems "
-                                   "ORDER BY position").fetchall()
+            problems = con.execute(
+                f"SELECT {', '.join(map(sql_ident, _PROBLEM_COLUMNS))} FROM _problems ORDER BY position"
+            ).fetchall()
         except duckdb.Error:
             _remove_database(path)  # unreadable or from an interrupted write: prepare again
             return False
@@ -401,27 +462,50 @@ class Engine:
 
     def _save_state(self) -> None:
         con = self._con
-        con.execute("CREATE OR REPLACE TABLE _meta AS SELECT $fingerprint AS fingerprint, "
-                    "$export_dir AS export_dir, now() AS prepared_at",
-                    {"fingerprint": self.fingerprint, "export_dir": str(self.export_dir.resolve())})
-        con.execute("CREATE OR REPLACE TABLE _problems (position INTEGER, severity VARCHAR, \"table\" VARCHAR, "
-                    "message VARCHAR, file VARCHAR, \"column\" VARCHAR, \"rows\" BIGINT, issuer_id VARCHAR, "
-                    "origin VARCHAR)")
-        _insert(con, "_problems", [[i, p.severity, p.table, p.message, p.file, p.column, p.rows, p.issuer_id,
-                                    "file_values" if p in self._file_value_problems else None]
-                                   for i, p in enumerate(self.problems)])
-        con.execute("CREATE OR REPLACE TABLE _files (\"table\" VARCHAR, file VARCHAR, size BIGINT, mtime_ns BIGINT)")
+        con.execute(
+            "CREATE OR REPLACE TABLE _meta AS SELECT $fingerprint AS fingerprint, "
+            "$export_dir AS export_dir, now() AS prepared_at",
+            {"fingerprint": self.fingerprint, "export_dir": str(self.export_dir.resolve())},
+        )
+        con.execute(
+            'CREATE OR REPLACE TABLE _problems (position INTEGER, severity VARCHAR, "table" VARCHAR, '
+            'message VARCHAR, file VARCHAR, "column" VARCHAR, "rows" BIGINT, issuer_id VARCHAR, '
+            "origin VARCHAR)"
+        )
+        _insert(
+            con,
+            "_problems",
+            [
+                [
+                    i,
+                    p.severity,
+                    p.table,
+                    p.message,
+                    p.file,
+                    p.column,
+                    p.rows,
+                    p.issuer_id,
+                    "file_values" if p in self._file_value_problems else None,
+                ]
+                for i, p in enumerate(self.problems)
+            ],
+        )
+        con.execute('CREATE OR REPLACE TABLE _files ("table" VARCHAR, file VARCHAR, size BIGINT, mtime_ns BIGINT)')
         _insert(con, "_files", self._file_stats)
-        con.execute("CREATE OR REPLACE TABLE _cast_failures (\"table\" VARCHAR, file VARCHAR, \"column\" VARCHAR, "
-                    "failures BIGINT, message VARCHAR)")
-        _insert(con, "_cast_failures", [[table, f, col, n, message]
-                                        for (f, col), (table, n, message) in self._cast_failures.items()])
+        con.execute(
+            'CREATE OR REPLACE TABLE _cast_failures ("table" VARCHAR, file VARCHAR, "column" VARCHAR, '
+            "failures BIGINT, message VARCHAR)"
+        )
+        _insert(
+            con,
+            "_cast_failures",
+            [[table, f, col, n, message] for (f, col), (table, n, message) in self._cast_failures.items()],
+        )
 
     @staticmethod
     def _prune(prepared_dir: Path, prefix: str, keep: Path) -> None:
-        older = sorted((p for p in prepared_dir.glob(f"{prefix}-*.duckdb") if p != keep),
-                       key=_mtime, reverse=True)
-        for path in older[_KEEP_PREPARED - 1:]:
+        older = sorted((p for p in prepared_dir.glob(f"{prefix}-*.duckdb") if p != keep), key=_mtime, reverse=True)
+        for path in older[_KEEP_PREPARED - 1 :]:
             _remove_database(path)  # a process still reading it keeps its open file (POSIX)
         for stale in prepared_dir.glob(f".{prefix}-*.building-*"):
             if time.time() - _mtime(stale) > 24 * 3600:  # left by a process that died while preparing
@@ -437,22 +521,34 @@ class Engine:
                 except duckdb.Error as exc:
                     plan.files.remove(file)
                     dropped = True
-                    self.problems.append(Problem(
-                        ERROR, plan.table.name, f"the file could not be read ({_first_line(exc)}); it was left out",
-                        file=file.shown))
+                    self.problems.append(
+                        Problem(
+                            ERROR,
+                            plan.table.name,
+                            f"the file could not be read ({_first_line(exc)}); it was left out",
+                            file=file.shown,
+                        )
+                    )
         return dropped
 
     def _check_cast(self, table: str, file, column: str, source: str, expression: str) -> None:
-        sql = (f"SELECT count(*), CAST(any_value({source}) AS VARCHAR) FROM ("
-               f"SELECT {source}, {expression} AS converted FROM read_parquet(?, hive_partitioning = false)"
-               f") WHERE {source} IS NOT NULL AND converted IS NULL")
+        sql = (
+            f"SELECT count(*), CAST(any_value({source}) AS VARCHAR) FROM ("
+            f"SELECT {source}, {expression} AS converted FROM read_parquet(?, hive_partitioning = false)"
+            f") WHERE {source} IS NOT NULL AND converted IS NULL"
+        )
         try:
             count, example = self._con.execute(sql, [str(file.path)]).fetchone()
         except duckdb.Error:
             return  # an unreadable file: named when the tables are prepared
         if count:
-            self._record_cast_failure(table, display_path(file.path, self.export_dir), column, count,
-                                      f"{count} value(s) cannot be read as the contract's type, e.g. {example!r}")
+            self._record_cast_failure(
+                table,
+                display_path(file.path, self.export_dir),
+                column,
+                count,
+                f"{count} value(s) cannot be read as the contract's type, e.g. {example!r}",
+            )
 
     def _record_cast_failure(self, table: str, file: str, column: str, count: int, message: str) -> None:
         self._cast_failures[(file, column)] = (table, count, message)
@@ -473,8 +569,9 @@ class Engine:
                 self._con.execute(f"SELECT count(*) FROM stg_{table.name}").fetchall()
                 return
             except duckdb.Error as exc:
-                self.problems.append(Problem(ERROR, table.name,
-                                             f"the file cannot be read as CSV ({_first_line(exc)})", file=shown))
+                self.problems.append(
+                    Problem(ERROR, table.name, f"the file cannot be read as CSV ({_first_line(exc)})", file=shown)
+                )
         self._con.execute(f"CREATE OR REPLACE TEMP VIEW stg_{table.name} AS {empty_select(table)}")
 
     def _csv_header(self, table: c.Table, path: Path, shown: str) -> list[str] | None:
@@ -487,9 +584,14 @@ class Engine:
                 header = [h.strip() for h in next(reader, [])]
                 for row in reader:
                     if row and len(row) != len(header):
-                        self.problems.append(Problem(
-                            ERROR, table.name, f"line {reader.line_num} has {len(row)} fields but the header "
-                            f"has {len(header)}", file=shown))
+                        self.problems.append(
+                            Problem(
+                                ERROR,
+                                table.name,
+                                f"line {reader.line_num} has {len(row)} fields but the header has {len(header)}",
+                                file=shown,
+                            )
+                        )
                         return None
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             self.problems.append(Problem(ERROR, table.name, f"the file cannot be read as CSV ({exc})", file=shown))
@@ -517,31 +619,60 @@ class Engine:
         required = [col for col in table.columns if not col.nullable]
         if required:
             counts = ", ".join(f"count_if({sql_ident(col.prepared_name)} IS NULL)" for col in required)
-            for row in self._con.execute(f"SELECT _source_file, {counts} FROM {view} GROUP BY _source_file "
-                                         "ORDER BY _source_file").fetchall():
-                for col, nulls in zip(required, row[1:]):
+            for row in self._con.execute(
+                f"SELECT _source_file, {counts} FROM {view} GROUP BY _source_file ORDER BY _source_file"
+            ).fetchall():
+                for col, nulls in zip(required, row[1:], strict=True):
                     nulls -= self._cast_failures.get((row[0], col.name), ("", 0, ""))[1]
                     if nulls:
-                        self._file_problem(table, Problem(ERROR, table.name,
-                                                          f"{nulls} row(s) have no value in a required column",
-                                                          file=row[0], column=col.name, rows=nulls))
+                        self._file_problem(
+                            table,
+                            Problem(
+                                ERROR,
+                                table.name,
+                                f"{nulls} row(s) have no value in a required column",
+                                file=row[0],
+                                column=col.name,
+                                rows=nulls,
+                            ),
+                        )
         for col in table.columns:
             if col.codes:
                 ident = sql_ident(col.prepared_name)
                 for file, rows, values in self._con.execute(
-                        f"SELECT _source_file, count(*), list(DISTINCT {ident})[1:5] FROM {view} "
-                        f"WHERE {ident} IS NOT NULL AND NOT list_contains($codes, {ident}) "
-                        "GROUP BY _source_file ORDER BY _source_file", {"codes": list(col.codes)}).fetchall():
+                    f"SELECT _source_file, count(*), list(DISTINCT {ident})[1:5] FROM {view} "
+                    f"WHERE {ident} IS NOT NULL AND NOT list_contains($codes, {ident}) "
+                    "GROUP BY _source_file ORDER BY _source_file",
+                    {"codes": list(col.codes)},
+                ).fetchall():
                     severity = ERROR if col.codes_drive_metrics else WARNING
-                    self._file_problem(table, Problem(
-                        severity, table.name,
-                        f"{rows} row(s) carry unknown code(s) {', '.join(map(repr, sorted(values)))}; "
-                        f"allowed: {', '.join(col.codes)}", file=file, column=col.name, rows=rows))
+                    self._file_problem(
+                        table,
+                        Problem(
+                            severity,
+                            table.name,
+                            f"{rows} row(s) carry unknown code(s) {', '.join(map(repr, sorted(values)))}; "
+                            f"allowed: {', '.join(col.codes)}",
+                            file=file,
+                            column=col.name,
+                            rows=rows,
+                        ),
+                    )
         if table is c.ENROLLMENTS:
             for file, rows in self._con.execute(
-                    f"SELECT _source_file, count(*) FROM {view} WHERE member_count < 1 GROUP BY ALL").fetchall():
-                self._file_problem(table, Problem(ERROR, table.name, f"{rows} row(s) have a member_count below 1",
-                                                  file=file, column="member_count", rows=rows))
+                f"SELECT _source_file, count(*) FROM {view} WHERE member_count < 1 GROUP BY ALL"
+            ).fetchall():
+                self._file_problem(
+                    table,
+                    Problem(
+                        ERROR,
+                        table.name,
+                        f"{rows} row(s) have a member_count below 1",
+                        file=file,
+                        column="member_count",
+                        rows=rows,
+                    ),
+                )
 
     def _validate_unique(self, relation: str, table: c.Table) -> None:
         """Ids that must be unique across all files of the table."""
@@ -561,13 +692,19 @@ class Engine:
                 f"WHERE {ident} IN (SELECT v FROM candidate) GROUP BY {ident} HAVING {exact} > 1) "
                 f"SELECT (SELECT count(*) FROM dup), (SELECT sum(n) FROM dup), (SELECT min(v) FROM dup), "
                 f"(SELECT list(DISTINCT _source_file ORDER BY _source_file)[1:3] FROM {relation} "
-                f"WHERE {ident} IN (SELECT v FROM dup))").fetchone()
+                f"WHERE {ident} IN (SELECT v FROM dup))"
+            ).fetchone()
             if dup_values:
-                self.problems.append(Problem(
-                    ERROR, table.name,
-                    f"{dup_values} value(s) appear more than once ({dup_rows} rows), e.g. {example!r} "
-                    f"in {', '.join(dict.fromkeys(files))}; the column must be unique",
-                    column=col.name, rows=int(dup_rows)))
+                self.problems.append(
+                    Problem(
+                        ERROR,
+                        table.name,
+                        f"{dup_values} value(s) appear more than once ({dup_rows} rows), e.g. {example!r} "
+                        f"in {', '.join(dict.fromkeys(files))}; the column must be unique",
+                        column=col.name,
+                        rows=int(dup_rows),
+                    )
+                )
 
     def _validate_csv_timestamps(self, table: c.Table) -> None:
         for col in table.columns:
@@ -577,12 +714,14 @@ class Engine:
                 rows, example, file = self._con.execute(
                     f"SELECT count(*), any_value({sql_ident(col.name + '__raw')}), any_value(_source_file) "
                     f"FROM stg_{table.name} WHERE {sql_ident(col.name)} IS NULL "
-                    f"AND nullif(trim({sql_ident(col.name + '__raw')}), '') IS NOT NULL").fetchone()
+                    f"AND nullif(trim({sql_ident(col.name + '__raw')}), '') IS NOT NULL"
+                ).fetchone()
             except duckdb.Error:
                 continue  # the column is missing: already reported
             if rows:
-                self._record_cast_failure(table.name, file, col.name, rows,
-                                          f"{rows} value(s) are not ISO 8601 timestamps, e.g. {example!r}")
+                self._record_cast_failure(
+                    table.name, file, col.name, rows, f"{rows} value(s) are not ISO 8601 timestamps, e.g. {example!r}"
+                )
 
     def _validate_references(self) -> None:
         if any(p.table == "issuers" and p.severity == ERROR for p in self.problems):
@@ -593,14 +732,20 @@ class Engine:
             "UNION ALL SELECT issuer_id, 'transactions_834' FROM transactions_834 "
             "UNION ALL SELECT issuer_id, 'payments' FROM payments) "
             "WHERE issuer_id IS NOT NULL AND issuer_id NOT IN (SELECT issuer_id FROM issuers) "
-            "GROUP BY issuer_id ORDER BY issuer_id").fetchall()
+            "GROUP BY issuer_id ORDER BY issuer_id"
+        ).fetchall()
         for issuer_id, sources in missing:
-            self.problems.append(Problem(
-                WARNING, "issuers",
-                f"issuer {issuer_id!r} appears in {', '.join(sources)} but not in issuers.csv; "
-                "it is counted and shown by its id, and has no state",
-                file=display_path(self.export_dir / "issuers.csv", self.export_dir), column="issuer_id",
-                issuer_id=issuer_id))
+            self.problems.append(
+                Problem(
+                    WARNING,
+                    "issuers",
+                    f"issuer {issuer_id!r} appears in {', '.join(sources)} but not in issuers.csv; "
+                    "it is counted and shown by its id, and has no state",
+                    file=display_path(self.export_dir / "issuers.csv", self.export_dir),
+                    column="issuer_id",
+                    issuer_id=issuer_id,
+                )
+            )
 
     def table_summary(self) -> list[dict[str, Any]]:
         """Per parquet table: usable files and rows (for the data-health view)."""
@@ -646,7 +791,4 @@ def _newest(paths, exclude: Path) -> Path | None:
 
 def _remove_database(path: Path) -> None:
     for stale in (path, path.with_name(path.name + ".wal")):
-        try:
-            stale.unlink()
-        except FileNotFoundError:
-            pass
+        stale.unlink(missing_ok=True)

@@ -4,6 +4,7 @@ Nothing here touches DuckDB or writes anything: it reads parquet footers with py
 produces SQL text (identifiers only from the contract, paths quoted) plus the problems it
 found. `dashboard.engine` runs that SQL.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,6 +62,7 @@ def export_fingerprint(export_dir: Path) -> str:
 @dataclass
 class FileSelect:
     """One table file, read as the contract's columns (in contract order)."""
+
     path: Path
     shown: str  # the path as users see it, and the row's _source_file
     select_sql: str
@@ -107,8 +109,11 @@ def column_expression(column: c.Column, t: pa.DataType) -> tuple[str | None, boo
         return f"try_cast({col} AS {target})", True, None
     if pa.types.is_integer(t):
         if kind == c.ID:
-            return (f"CAST({col} AS VARCHAR)", False,
-                    "is stored as an integer; read as its decimal text (leading zeros cannot be recovered)")
+            return (
+                f"CAST({col} AS VARCHAR)",
+                False,
+                "is stored as an integer; read as its decimal text (leading zeros cannot be recovered)",
+            )
         if kind in (c.TEXT, c.CODE):
             return f"CAST({col} AS VARCHAR)", False, None
         if kind == c.INTEGER:
@@ -148,15 +153,19 @@ def plan_table(export_dir: Path, table: c.Table) -> TablePlan:
     folder = export_dir / table.name
     problems: list[Problem] = []
     if not folder.is_dir():
-        problems.append(Problem(ERROR, table.name, f"the table folder {folder} does not exist",
-                                file=str(folder)))
+        problems.append(Problem(ERROR, table.name, f"the table folder {folder} does not exist", file=str(folder)))
         return TablePlan(table, [], problems, folder_missing=True)
     paths = table_files(folder)
     if not paths:
-        problems.append(Problem(ERROR, table.name,
-                                f"the table folder {folder} holds no .parquet file "
-                                "(exporters always write at least one, with zero rows if need be)",
-                                file=str(folder)))
+        problems.append(
+            Problem(
+                ERROR,
+                table.name,
+                f"the table folder {folder} holds no .parquet file "
+                "(exporters always write at least one, with zero rows if need be)",
+                file=str(folder),
+            )
+        )
         return TablePlan(table, [], problems)
     selects: list[FileSelect] = []
     for path in paths:
@@ -164,9 +173,14 @@ def plan_table(export_dir: Path, table: c.Table) -> TablePlan:
         try:
             schema = pq.read_schema(path)
         except Exception as exc:  # pyarrow raises several types for non-parquet or truncated files
-            problems.append(Problem(ERROR, table.name,
-                                    f"the file is not a readable parquet file ({_first_line(exc)}); "
-                                    "it was left out", file=shown))
+            problems.append(
+                Problem(
+                    ERROR,
+                    table.name,
+                    f"the file is not a readable parquet file ({_first_line(exc)}); it was left out",
+                    file=shown,
+                )
+            )
             continue
         fields = {f.name: f.type for f in schema}
         exprs: list[str] = []
@@ -177,14 +191,24 @@ def plan_table(export_dir: Path, table: c.Table) -> TablePlan:
                 if column.nullable:
                     exprs.append(f"CAST(NULL AS {c.DUCKDB_TYPE[column.kind]}) AS {sql_ident(column.prepared_name)}")
                     continue
-                problems.append(Problem(ERROR, table.name, "a required column is missing; the file was left out",
-                                        file=shown, column=column.name))
+                problems.append(
+                    Problem(
+                        ERROR,
+                        table.name,
+                        "a required column is missing; the file was left out",
+                        file=shown,
+                        column=column.name,
+                    )
+                )
                 usable = False
                 continue
             expr, needs_check, note = column_expression(column, fields[column.name])
             if expr is None:
-                problems.append(Problem(ERROR, table.name, f"the column {note}; the file was left out",
-                                        file=shown, column=column.name))
+                problems.append(
+                    Problem(
+                        ERROR, table.name, f"the column {note}; the file was left out", file=shown, column=column.name
+                    )
+                )
                 usable = False
                 continue
             if note:
@@ -195,15 +219,18 @@ def plan_table(export_dir: Path, table: c.Table) -> TablePlan:
         if not usable:
             continue
         # (_source_file, _file_row) names a row of the export: stable while its file is unchanged
-        select = (f"SELECT {', '.join(exprs)}, {sql_string(shown)} AS _source_file, file_row_number AS _file_row "
-                  f"FROM read_parquet({sql_string(str(path))}, hive_partitioning = false, file_row_number = true)")
+        select = (
+            f"SELECT {', '.join(exprs)}, {sql_string(shown)} AS _source_file, file_row_number AS _file_row "
+            f"FROM read_parquet({sql_string(str(path))}, hive_partitioning = false, file_row_number = true)"
+        )
         selects.append(FileSelect(path, shown, select, checks))
     return TablePlan(table, selects, problems)
 
 
 def empty_select(table: c.Table) -> str:
-    cols = ", ".join(f"CAST(NULL AS {c.DUCKDB_TYPE[col.kind]}) AS {sql_ident(col.prepared_name)}"
-                     for col in table.columns)
+    cols = ", ".join(
+        f"CAST(NULL AS {c.DUCKDB_TYPE[col.kind]}) AS {sql_ident(col.prepared_name)}" for col in table.columns
+    )
     return f"SELECT {cols}, CAST(NULL AS VARCHAR) AS _source_file, CAST(NULL AS BIGINT) AS _file_row WHERE false"
 
 
@@ -225,8 +252,15 @@ def csv_view_sql(export_dir: Path, table: c.Table, header: list[str]) -> tuple[s
             if column.nullable:
                 exprs.append(f"CAST(NULL AS VARCHAR) AS {sql_ident(column.name)}")
                 continue
-            problems.append(Problem(ERROR, table.name, "a required column is missing from the CSV header",
-                                    file=shown, column=column.name))
+            problems.append(
+                Problem(
+                    ERROR,
+                    table.name,
+                    "a required column is missing from the CSV header",
+                    file=shown,
+                    column=column.name,
+                )
+            )
             continue
         raw = f"nullif(trim({sql_ident(column.name)}), '')"
         if column.kind == c.TIMESTAMP:
@@ -235,11 +269,14 @@ def csv_view_sql(export_dir: Path, table: c.Table, header: list[str]) -> tuple[s
             exprs.append(f"{raw} AS {sql_ident(column.name)}")
     if problems:
         return f"CREATE OR REPLACE TEMP VIEW stg_{table.name} AS {empty_select(table)}", problems
-    raw_columns = ", ".join(f"{sql_ident(col.name)} AS {sql_ident(col.name + '__raw')}"
-                            for col in table.columns if col.name in header)
-    sql = (f"CREATE OR REPLACE TEMP VIEW stg_{table.name} AS SELECT {', '.join(exprs)}, "
-           f"{sql_string(shown)} AS _source_file, {raw_columns} "
-           f"FROM read_csv({sql_string(str(path))}, header = true, all_varchar = true, auto_detect = true)")
+    raw_columns = ", ".join(
+        f"{sql_ident(col.name)} AS {sql_ident(col.name + '__raw')}" for col in table.columns if col.name in header
+    )
+    sql = (
+        f"CREATE OR REPLACE TEMP VIEW stg_{table.name} AS SELECT {', '.join(exprs)}, "
+        f"{sql_string(shown)} AS _source_file, {raw_columns} "
+        f"FROM read_csv({sql_string(str(path))}, header = true, all_varchar = true, auto_detect = true)"
+    )
     return sql, problems
 
 

@@ -6,6 +6,7 @@ ingested input, named by the sha256 of its bytes, holding the rows (834) or ackn
 state, with each 999 applied to the 834 transaction set it acknowledges, whichever run brought
 either. Every file is written atomically: a temporary name starting with `.`, then os.replace.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,14 +31,26 @@ STATE_VERSION = 1
 
 MONEY = pa.decimal128(10, 2)
 # The data contract's transactions_834 columns, in the order of tests/exportkit.py.
-SCHEMA = pa.schema([
-    ("transaction_id", pa.string()), ("direction", pa.string()), ("enrollment_id", pa.string()),
-    ("issuer_id", pa.string()), ("maintenance_type", pa.string()), ("maintenance_reason", pa.string()),
-    ("sent_at", pa.timestamp("us")), ("ack_code", pa.string()), ("ack_at", pa.timestamp("us")),
-    ("error_code", pa.string()), ("plan_id", pa.string()), ("coverage_start_date", pa.date32()),
-    ("total_premium", MONEY), ("aptc_amount", MONEY), ("member_count", pa.int32()),
-    ("subscriber_birth_date", pa.date32()),
-])
+SCHEMA = pa.schema(
+    [
+        ("transaction_id", pa.string()),
+        ("direction", pa.string()),
+        ("enrollment_id", pa.string()),
+        ("issuer_id", pa.string()),
+        ("maintenance_type", pa.string()),
+        ("maintenance_reason", pa.string()),
+        ("sent_at", pa.timestamp("us")),
+        ("ack_code", pa.string()),
+        ("ack_at", pa.timestamp("us")),
+        ("error_code", pa.string()),
+        ("plan_id", pa.string()),
+        ("coverage_start_date", pa.date32()),
+        ("total_premium", MONEY),
+        ("aptc_amount", MONEY),
+        ("member_count", pa.int32()),
+        ("subscriber_birth_date", pa.date32()),
+    ]
+)
 _DATES = ("coverage_start_date", "subscriber_birth_date")
 _TIMES = ("sent_at", "ack_at")
 _MONEY = ("total_premium", "aptc_amount")
@@ -50,6 +63,7 @@ class IngestError(Exception):
 @dataclass
 class FileOutcome:
     """What happened to one input file."""
+
     path: Path
     sha256: str
     status: str  # "ingested", "remapped", "already" (same content seen before) or "rejected"
@@ -104,10 +118,12 @@ def input_files(paths: Sequence[Path], out: Path) -> list[Path]:
             files.append(path)
         elif path.is_dir():
             for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_"))
-                                 and (Path(root) / d).resolve() != out_resolved)
-                files += [Path(root) / n for n in sorted(names)
-                          if not n.startswith((".", "_")) and (Path(root) / n).is_file()]
+                dirs[:] = sorted(
+                    d for d in dirs if not d.startswith((".", "_")) and (Path(root) / d).resolve() != out_resolved
+                )
+                files += [
+                    Path(root) / n for n in sorted(names) if not n.startswith((".", "_")) and (Path(root) / n).is_file()
+                ]
         elif path.exists():
             raise IngestError(f"{path} is neither a regular file nor a directory")
         else:
@@ -140,14 +156,35 @@ def _decode_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def _state_doc(result: x12.X12Result, source: Path, sha: str, exchange_id: str, ingested_at: str) -> dict:
     return {
-        "version": STATE_VERSION, "sha256": sha, "source": str(source), "ingested_at": ingested_at,
-        "exchange_id": exchange_id, "kind": result.kind,
-        "sets": [{"set_id": s.set_id, "group": s.key.group_control, "set": s.key.set_control,
-                  "sender": s.key.sender, "receiver": s.key.receiver,
-                  "rows": [{k: _encode(v) for k, v in row.items()} for row in s.rows]} for s in result.sets],
-        "acks": [{"group": a.group_control, "set": a.set_control, "sender": a.sender, "receiver": a.receiver,
-                  "ack_code": a.ack_code, "ack_at": a.ack_at.isoformat(), "error_code": a.error_code}
-                 for a in result.acks],
+        "version": STATE_VERSION,
+        "sha256": sha,
+        "source": str(source),
+        "ingested_at": ingested_at,
+        "exchange_id": exchange_id,
+        "kind": result.kind,
+        "sets": [
+            {
+                "set_id": s.set_id,
+                "group": s.key.group_control,
+                "set": s.key.set_control,
+                "sender": s.key.sender,
+                "receiver": s.key.receiver,
+                "rows": [{k: _encode(v) for k, v in row.items()} for row in s.rows],
+            }
+            for s in result.sets
+        ],
+        "acks": [
+            {
+                "group": a.group_control,
+                "set": a.set_control,
+                "sender": a.sender,
+                "receiver": a.receiver,
+                "ack_code": a.ack_code,
+                "ack_at": a.ack_at.isoformat(),
+                "error_code": a.error_code,
+            }
+            for a in result.acks
+        ],
     }
 
 
@@ -182,11 +219,14 @@ def load_state(out: Path) -> list[dict[str, Any]]:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise IngestError(f"the ingest state file {path} cannot be read ({exc}); remove it and ingest its "
-                              "source file again") from None
+            raise IngestError(
+                f"the ingest state file {path} cannot be read ({exc}); remove it and ingest its source file again"
+            ) from None
         if not isinstance(doc, dict) or doc.get("version") != STATE_VERSION:
-            raise IngestError(f"the ingest state file {path} is not of version {STATE_VERSION}; remove it and "
-                              "ingest its source file again")
+            raise IngestError(
+                f"the ingest state file {path} is not of version {STATE_VERSION}; remove it and "
+                "ingest its source file again"
+            )
         docs.append(doc)
     docs.sort(key=lambda d: (d["ingested_at"], d["sha256"]))
     return docs
@@ -216,16 +256,25 @@ def ingest(paths: Sequence[Path], out: Path, exchange_id: str = x12.DEFAULT_EXCH
         try:
             data = path.read_bytes()
         except OSError as exc:
-            outcomes.append(FileOutcome(path, "", "rejected", findings=[
-                x12.Finding(str(path), None, None, None, f"cannot be read ({exc.strerror or exc})")]))
+            outcomes.append(
+                FileOutcome(
+                    path,
+                    "",
+                    "rejected",
+                    findings=[x12.Finding(str(path), None, None, None, f"cannot be read ({exc.strerror or exc})")],
+                )
+            )
             continue
         sha = hashlib.sha256(data).hexdigest()
         if sha in seen:
             outcomes.append(FileOutcome(path, sha, "already", same_as=str(seen[sha])))
             continue
         previous = known.get(sha)
-        remap = (previous is not None and previous["exchange_id"] != exchange_id
-                 and x12.KIND_834 in previous["kind"].split("+"))
+        remap = (
+            previous is not None
+            and previous["exchange_id"] != exchange_id
+            and x12.KIND_834 in previous["kind"].split("+")
+        )
         if previous is not None and not remap:
             seen[sha] = path
             outcomes.append(FileOutcome(path, sha, "already", same_as=previous["source"]))
@@ -240,8 +289,16 @@ def ingest(paths: Sequence[Path], out: Path, exchange_id: str = x12.DEFAULT_EXCH
         state.mkdir(parents=True, exist_ok=True)
         _write_text_atomic(state / f"{sha}.json", json.dumps(doc, indent=1))
         known[sha] = doc
-        outcomes.append(FileOutcome(path, sha, "remapped" if remap else "ingested", result.kind,
-                                    rows=len(result.rows), acks=len(result.acks)))
+        outcomes.append(
+            FileOutcome(
+                path,
+                sha,
+                "remapped" if remap else "ingested",
+                result.kind,
+                rows=len(result.rows),
+                acks=len(result.acks),
+            )
+        )
     summary = RunSummary(outcomes)
     rebuild(out, summary)
     return summary
@@ -285,8 +342,9 @@ def rebuild(out: Path, summary: RunSummary | None = None) -> RunSummary:
         applied[sha] = applied.get(sha, 0) + 1
         for s in targets:
             for row in s["decoded"]:
-                row.update(ack_code=ack["ack_code"], ack_at=datetime.fromisoformat(ack["ack_at"]),
-                           error_code=ack["error_code"])
+                row.update(
+                    ack_code=ack["ack_code"], ack_at=datetime.fromisoformat(ack["ack_at"]), error_code=ack["error_code"]
+                )
     for outcome in summary.files:
         outcome.acks_applied = applied.get(outcome.sha256, 0)
     ordered = sorted(rows.values(), key=lambda r: (r["sent_at"], r["transaction_id"]))

@@ -1,17 +1,16 @@
 """Every number of metrics.md, from the named queries: shared by the report and the dashboard."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from .engine import Engine
 from .stats import judge_change
 
-STAGES = ("applied", "plan_selected", "sent_834", "accepted_834", "reached_payment", "paid",
-          "effectuated")
-BACKLOG_STAGES = ("awaiting_834", "awaiting_ack", "awaiting_payment_page", "awaiting_payment",
-                  "awaiting_effectuation")
+STAGES = ("applied", "plan_selected", "sent_834", "accepted_834", "reached_payment", "paid", "effectuated")
+BACKLOG_STAGES = ("awaiting_834", "awaiting_ack", "awaiting_payment_page", "awaiting_payment", "awaiting_effectuation")
 AGE_BUCKETS = ("0-1", "1-3", "3-7", "7-14", "14-30", "30+")
 ERROR_CATEGORIES = ("rejected", "unacknowledged", "duplicate", "mismatch", "unmatched")
 DEFAULT_WINDOW_DAYS = 7
@@ -24,6 +23,7 @@ class FilterError(ValueError):
 @dataclass(frozen=True)
 class Filters:
     """The user's filters (metrics.md 'Filters'). None means 'no filter' for that kind."""
+
     date_from: date | None = None
     date_to: date | None = None
     states: tuple[str, ...] | None = None
@@ -45,14 +45,14 @@ class Filters:
 @dataclass(frozen=True)
 class Scope:
     """What the caller may see. None = every issuer (leadership); else only these issuers."""
+
     issuers: tuple[str, ...] | None = None
 
     def narrow(self, filters: Filters) -> Filters:
         """The filters with the scope applied first: a filter can narrow a scope, never widen it."""
         if self.issuers is None:
             return filters
-        allowed = self.issuers if filters.issuers is None else tuple(
-            i for i in filters.issuers if i in self.issuers)
+        allowed = self.issuers if filters.issuers is None else tuple(i for i in filters.issuers if i in self.issuers)
         return Filters(filters.date_from, filters.date_to, filters.states, allowed)
 
 
@@ -67,12 +67,12 @@ def parse_as_of(text: str) -> datetime:
     """
     value = datetime.fromisoformat(text.strip())
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -83,6 +83,7 @@ def rate(numerator: int, denominator: int) -> float | None:
 @dataclass
 class Query:
     """One request for numbers: the export, the as-of time, the filters and the caller's scope."""
+
     engine: Engine
     as_of: datetime
     filters: Filters = field(default_factory=Filters)
@@ -95,7 +96,7 @@ class Query:
     def params(self) -> dict[str, Any]:
         return {"as_of": self.as_of, **self.effective_filters.cohort_params()}
 
-    def at(self, as_of: datetime) -> "Query":
+    def at(self, as_of: datetime) -> Query:
         return Query(self.engine, as_of, self.filters, self.scope)
 
 
@@ -112,6 +113,7 @@ def future_timestamps(engine: Engine, now: datetime | None = None) -> list[dict[
 
 # ----------------------------------------------------------------------- funnel
 
+
 def funnel_stages(counts: dict[str, int]) -> list[dict[str, Any]]:
     """The seven stages with step and overall conversion and drop-off, from stage counts."""
     applied = counts["applied"]
@@ -126,8 +128,9 @@ def funnel_stages(counts: dict[str, int]) -> list[dict[str, Any]]:
             step = rate(n, previous)
             overall = rate(n, applied)
             drop_off = previous - n
-        out.append({"stage": stage, "count": n, "step_conversion": step,
-                    "overall_conversion": overall, "drop_off": drop_off})
+        out.append(
+            {"stage": stage, "count": n, "step_conversion": step, "overall_conversion": overall, "drop_off": drop_off}
+        )
         previous = n
     return out
 
@@ -152,16 +155,23 @@ def funnel(q: Query) -> FunnelResult:
 
 
 def time_to_convert(q: Query) -> list[dict[str, Any]]:
-    return [{"from": r["stage_from"], "to": r["stage_to"], "n": int(r["n"]),
-             "median": r["median_hours"], "p90": r["p90_hours"]}
-            for r in q.engine.rows("time_to_convert", **q.params())]
+    return [
+        {
+            "from": r["stage_from"],
+            "to": r["stage_to"],
+            "n": int(r["n"]),
+            "median": r["median_hours"],
+            "p90": r["p90_hours"],
+        }
+        for r in q.engine.rows("time_to_convert", **q.params())
+    ]
 
 
 # ----------------------------------------------------------------------- errors
 
+
 def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
-    out = {"sent": int(row["sent"]), "errored": int(row["errored"]),
-           "rate": rate(row["errored"], row["sent"])}
+    out = {"sent": int(row["sent"]), "errored": int(row["errored"]), "rate": rate(row["errored"], row["sent"])}
     out.update({cat: int(row[cat]) for cat in ERROR_CATEGORIES})
     out.update({f"{cat}_rate": rate(row[cat], row["sent"]) for cat in ERROR_CATEGORIES})
     return out
@@ -177,41 +187,65 @@ def errors_daily(q: Query) -> list[dict[str, Any]]:
 
 def never_sent(q: Query) -> dict[str, Any]:
     row = q.engine.rows("never_sent", **q.params())[0]
-    return {"count": int(row["never_sent"]), "share": rate(row["never_sent"], row["eligible"]),
-            "eligible": int(row["eligible"])}
+    return {
+        "count": int(row["never_sent"]),
+        "share": rate(row["never_sent"], row["eligible"]),
+        "eligible": int(row["eligible"]),
+    }
 
 
 def fix_impact(q: Query, window_days: int = DEFAULT_WINDOW_DAYS) -> list[dict[str, Any]]:
     f = q.effective_filters.cohort_params()
-    rows = q.engine.rows("fix_impact_counts", as_of=q.as_of, window_days=int(window_days),
-                         states=f["states"], issuers=f["issuers"],
-                         release_issuers=list(q.scope.issuers) if q.scope.issuers is not None else None)
+    rows = q.engine.rows(
+        "fix_impact_counts",
+        as_of=q.as_of,
+        window_days=int(window_days),
+        states=f["states"],
+        issuers=f["issuers"],
+        release_issuers=list(q.scope.issuers) if q.scope.issuers is not None else None,
+    )
     out = []
     for r in rows:
         sides = {}
         for side in ("before", "after"):
             sent, errored = int(r[f"{side}_sent"]), int(r[f"{side}_errored"])
-            sides[side] = {"sent": sent, "errored": errored, "rate": rate(errored, sent),
-                           **{cat: int(r[f"{side}_{cat}"]) for cat in ERROR_CATEGORIES}}
-        judged = judge_change(sides["before"]["errored"], sides["before"]["sent"],
-                              sides["after"]["errored"], sides["after"]["sent"])
-        out.append({
-            "release_id": r["release_id"], "deployed_at": r["deployed_at"], "issuer_id": r["issuer_id"],
-            "component": r["component"], "title": r["title"],
-            "before": sides["before"], "after": sides["after"],
-            "change": judged.change, "ci_low": judged.ci_low, "ci_high": judged.ci_high,
-            "p_value": judged.p_value, "verdict": judged.verdict,
-            "overlapping_releases": list(r["overlapping_releases"]),
-        })
+            sides[side] = {
+                "sent": sent,
+                "errored": errored,
+                "rate": rate(errored, sent),
+                **{cat: int(r[f"{side}_{cat}"]) for cat in ERROR_CATEGORIES},
+            }
+        judged = judge_change(
+            sides["before"]["errored"], sides["before"]["sent"], sides["after"]["errored"], sides["after"]["sent"]
+        )
+        out.append(
+            {
+                "release_id": r["release_id"],
+                "deployed_at": r["deployed_at"],
+                "issuer_id": r["issuer_id"],
+                "component": r["component"],
+                "title": r["title"],
+                "before": sides["before"],
+                "after": sides["after"],
+                "change": judged.change,
+                "ci_low": judged.ci_low,
+                "ci_high": judged.ci_high,
+                "p_value": judged.p_value,
+                "verdict": judged.verdict,
+                "overlapping_releases": list(r["overlapping_releases"]),
+            }
+        )
     return out
 
 
 # ---------------------------------------------------------------------- backlog
 
+
 def backlog(q: Query) -> list[dict[str, Any]]:
-    return [{"stage": r["stage"], "bucket": r["bucket"], "count": int(r["count"]),
-             "oldest_days": r["oldest_days"]}
-            for r in q.engine.rows("backlog_aging", **q.params())]
+    return [
+        {"stage": r["stage"], "bucket": r["bucket"], "count": int(r["count"]), "oldest_days": r["oldest_days"]}
+        for r in q.engine.rows("backlog_aging", **q.params())
+    ]
 
 
 def payment_deadline_risk(q: Query) -> dict[str, int]:
@@ -220,19 +254,23 @@ def payment_deadline_risk(q: Query) -> dict[str, int]:
 
 
 def backlog_trend(q: Query) -> list[dict[str, Any]]:
-    return [{"date": r["date"], "stage": r["stage"], "count": int(r["count"])}
-            for r in q.engine.rows("backlog_trend", **q.params())]
+    return [
+        {"date": r["date"], "stage": r["stage"], "count": int(r["count"])}
+        for r in q.engine.rows("backlog_trend", **q.params())
+    ]
 
 
 def age_bands(q: Query) -> list[dict[str, Any]]:
     """Plan selections by the subscriber's age band on the selection day (docs/decisions.md)."""
     rows = q.engine.rows("age_bands", **q.params())
     total = sum(r["enrollments"] for r in rows)
-    return [{"band": r["age_band"], "count": int(r["enrollments"]), "share": rate(r["enrollments"], total)}
-            for r in rows]
+    return [
+        {"band": r["age_band"], "count": int(r["enrollments"]), "share": rate(r["enrollments"], total)} for r in rows
+    ]
 
 
 # ------------------------------------------------------- canaries, reconciliation
+
 
 def canaries(q: Query) -> list[dict[str, Any]]:
     f = q.effective_filters.cohort_params()
@@ -240,24 +278,33 @@ def canaries(q: Query) -> list[dict[str, Any]]:
 
 
 def reconciliation(q: Query) -> list[dict[str, Any]]:
-    return [{"issuer_id": r["issuer_id"], "matched": int(r["matched"]),
-             "field_mismatch": int(r["field_mismatch"]), "exchange_only": int(r["exchange_only"]),
-             "issuer_only": int(r["issuer_only"])}
-            for r in q.engine.rows("reconciliation", **q.params())]
+    return [
+        {
+            "issuer_id": r["issuer_id"],
+            "matched": int(r["matched"]),
+            "field_mismatch": int(r["field_mismatch"]),
+            "exchange_only": int(r["exchange_only"]),
+            "issuer_only": int(r["issuer_only"]),
+        }
+        for r in q.engine.rows("reconciliation", **q.params())
+    ]
 
 
 # ------------------------------------------------ lists and trends behind the dashboard's numbers
+
 
 def dropouts(q: Query, stage: str, limit: int) -> list[dict[str, Any]]:
     """Enrollments that reached the stage before `stage` but not `stage` (the drop-off, itemised)."""
     return q.engine.rows("funnel_dropouts", **q.params(), stage=stage, limit=int(limit))
 
 
-def backlog_work_list(q: Query, stages: tuple[str, ...] | None, limit: int,
-                      deadline: str | None = None) -> list[dict[str, Any]]:
+def backlog_work_list(
+    q: Query, stages: tuple[str, ...] | None, limit: int, deadline: str | None = None
+) -> list[dict[str, Any]]:
     """The backlog itemised, longest wait first; `deadline` 'past_due' or 'at_risk' keeps only those."""
-    return q.engine.rows("backlog_work_list", **q.params(), stages=list(stages) if stages else None,
-                         deadline=deadline, limit=int(limit))
+    return q.engine.rows(
+        "backlog_work_list", **q.params(), stages=list(stages) if stages else None, deadline=deadline, limit=int(limit)
+    )
 
 
 def errors_by_issuer(q: Query) -> list[dict[str, Any]]:

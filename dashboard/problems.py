@@ -1,4 +1,5 @@
 """Problems found in an export: one clear sentence naming table, file, column and value."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,9 +10,9 @@ WARNING = "warning"
 
 @dataclass(frozen=True)
 class Problem:
-    severity: str            # ERROR makes the table unusable for metrics; WARNING is shown only
-    table: str               # contract table name, or "export" for the directory itself
-    message: str             # what is wrong, in words a data engineer can act on
+    severity: str  # ERROR makes the table unusable for metrics; WARNING is shown only
+    table: str  # contract table name, or "export" for the directory itself
+    message: str  # what is wrong, in words a data engineer can act on
     file: str | None = None  # path as the user would find it
     column: str | None = None
     rows: int | None = None  # how many rows are affected, when that is known
@@ -26,8 +27,14 @@ class Problem:
         return f"{self.severity.capitalize()} in {', '.join(where)}: {self.message}"
 
     def as_dict(self) -> dict:
-        return {"severity": self.severity, "table": self.table, "file": self.file,
-                "column": self.column, "rows": self.rows, "message": self.message}
+        return {
+            "severity": self.severity,
+            "table": self.table,
+            "file": self.file,
+            "column": self.column,
+            "rows": self.rows,
+            "message": self.message,
+        }
 
 
 class ExportError(Exception):

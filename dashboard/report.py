@@ -1,4 +1,5 @@
 """The `report` command's JSON (../shared/spec/report.md), built from the shared metric layer."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -32,8 +33,16 @@ def _plain(value: Any) -> Any:
 def build_report(q: m.Query, window_days: int = m.DEFAULT_WINDOW_DAYS) -> dict[str, Any]:
     funnel = m.funnel(q)
     risk = m.payment_deadline_risk(q)
-    canaries = [{"enrollment_id": r["enrollment_id"], "issuer_id": r["issuer_id"], "stage": r["stage"],
-                 "entered_at": r["entered_at"], "stuck": bool(r["stuck"])} for r in m.canaries(q)]
+    canaries = [
+        {
+            "enrollment_id": r["enrollment_id"],
+            "issuer_id": r["issuer_id"],
+            "stage": r["stage"],
+            "entered_at": r["entered_at"],
+            "stuck": bool(r["stuck"]),
+        }
+        for r in m.canaries(q)
+    ]
     report = {
         "as_of": iso_utc(q.as_of),
         "funnel": funnel.total,

@@ -1,4 +1,5 @@
 """Confidence interval and test for the change in an 834 error rate around a release."""
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,9 @@ def wilson_interval(errored: int, sent: int, z: float = Z_95) -> tuple[float, fl
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def newcombe_difference_interval(x_after: int, n_after: int, x_before: int, n_before: int,
-                                 z: float = Z_95) -> tuple[float, float]:
+def newcombe_difference_interval(
+    x_after: int, n_after: int, x_before: int, n_before: int, z: float = Z_95
+) -> tuple[float, float]:
     """Newcombe's hybrid score interval (his method 10) for p_after - p_before."""
     p1, p2 = x_after / n_after, x_before / n_before
     l1, u1 = wilson_interval(x_after, n_after, z)

@@ -1,35 +1,56 @@
 """One colour per funnel stage, backlog stage and error category, the same on every chart."""
+
 from __future__ import annotations
 
 STAGE_LABELS = {
-    "applied": "Applied", "plan_selected": "Plan selected", "sent_834": "834 sent",
-    "accepted_834": "834 accepted", "reached_payment": "Reached payment page", "paid": "Paid",
+    "applied": "Applied",
+    "plan_selected": "Plan selected",
+    "sent_834": "834 sent",
+    "accepted_834": "834 accepted",
+    "reached_payment": "Reached payment page",
+    "paid": "Paid",
     "effectuated": "Effectuated",
 }
 STAGE_COLORS = {
-    "applied": "#9aa5b1", "plan_selected": "#5b8def", "sent_834": "#3a6fd8", "accepted_834": "#2553b4",
-    "reached_payment": "#7b5cd6", "paid": "#2e9e6a", "effectuated": "#1b7a4c",
+    "applied": "#9aa5b1",
+    "plan_selected": "#5b8def",
+    "sent_834": "#3a6fd8",
+    "accepted_834": "#2553b4",
+    "reached_payment": "#7b5cd6",
+    "paid": "#2e9e6a",
+    "effectuated": "#1b7a4c",
 }
 BACKLOG_LABELS = {
-    "awaiting_834": "Awaiting 834", "awaiting_ack": "Awaiting acknowledgement",
-    "awaiting_payment_page": "Awaiting payment page", "awaiting_payment": "Awaiting binder payment",
+    "awaiting_834": "Awaiting 834",
+    "awaiting_ack": "Awaiting acknowledgement",
+    "awaiting_payment_page": "Awaiting payment page",
+    "awaiting_payment": "Awaiting binder payment",
     "awaiting_effectuation": "Awaiting effectuation",
 }
 # a backlog stage takes the colour of the stage it waits for
 BACKLOG_COLORS = {
-    "awaiting_834": STAGE_COLORS["sent_834"], "awaiting_ack": STAGE_COLORS["accepted_834"],
-    "awaiting_payment_page": STAGE_COLORS["reached_payment"], "awaiting_payment": STAGE_COLORS["paid"],
+    "awaiting_834": STAGE_COLORS["sent_834"],
+    "awaiting_ack": STAGE_COLORS["accepted_834"],
+    "awaiting_payment_page": STAGE_COLORS["reached_payment"],
+    "awaiting_payment": STAGE_COLORS["paid"],
     "awaiting_effectuation": STAGE_COLORS["effectuated"],
 }
 CATEGORY_LABELS = {
-    "errored": "Any error", "rejected": "Rejected", "unacknowledged": "Unacknowledged 48 h+",
-    "duplicate": "Duplicate", "mismatch": "Field mismatch", "unmatched": "Unmatched",
+    "errored": "Any error",
+    "rejected": "Rejected",
+    "unacknowledged": "Unacknowledged 48 h+",
+    "duplicate": "Duplicate",
+    "mismatch": "Field mismatch",
+    "unmatched": "Unmatched",
 }
 CATEGORY_COLORS = {
-    "errored": "#c0392b", "rejected": "#e67e22", "unacknowledged": "#8e44ad", "duplicate": "#16a085",
-    "mismatch": "#d35400", "unmatched": "#7f8c8d",
+    "errored": "#c0392b",
+    "rejected": "#e67e22",
+    "unacknowledged": "#8e44ad",
+    "duplicate": "#16a085",
+    "mismatch": "#d35400",
+    "unmatched": "#7f8c8d",
 }
-VERDICT_COLORS = {"improved": "#2e9e6a", "worse": "#c0392b", "no clear change": "#7f8c8d",
-                  "too little data": "#bdc3c7"}
+VERDICT_COLORS = {"improved": "#2e9e6a", "worse": "#c0392b", "no clear change": "#7f8c8d", "too little data": "#bdc3c7"}
 RELEASE_COLOR = "#6c757d"
 FONT = "Source Sans Pro, Arial, sans-serif"

@@ -1,9 +1,11 @@
 """Shared page furniture: the filters in force, export problems, empty states and CSV downloads."""
+
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -18,8 +20,10 @@ ALL_TABLES = ("enrollments", "transactions_834", "payments", "issuers", "release
 def describe_filters(view: data.View) -> str:
     f = view.filters
     names = data.issuer_names(view)
-    parts = [f"as of **{iso_utc(view.as_of)}**" + (" (latest in the export)" if view.as_of == view.latest else
-                                                   " (replaying an earlier day)")]
+    parts = [
+        f"as of **{iso_utc(view.as_of)}**"
+        + (" (latest in the export)" if view.as_of == view.latest else " (replaying an earlier day)")
+    ]
     if f.date_from or f.date_to:
         parts.append(f"applications {f.date_from or '…'} to {f.date_to or '…'} (end excluded)")
     parts.append("states: " + (", ".join(f.states) if f.states else "all"))
@@ -30,10 +34,14 @@ def describe_filters(view: data.View) -> str:
 def filter_lines(view: data.View) -> list[str]:
     """The filters in force, for the top of a downloaded file."""
     f = view.filters
-    return [f"# as_of: {iso_utc(view.as_of)}", f"# export: {view.export.export_dir}",
-            f"# applications from: {f.date_from or 'any'}", f"# applications to (excluded): {f.date_to or 'any'}",
-            f"# states: {' '.join(f.states) if f.states else 'all'}",
-            f"# issuers: {' '.join(f.issuers) if f.issuers else 'all'}"]
+    return [
+        f"# as_of: {iso_utc(view.as_of)}",
+        f"# export: {view.export.export_dir}",
+        f"# applications from: {f.date_from or 'any'}",
+        f"# applications to (excluded): {f.date_to or 'any'}",
+        f"# states: {' '.join(f.states) if f.states else 'all'}",
+        f"# issuers: {' '.join(f.issuers) if f.issuers else 'all'}",
+    ]
 
 
 def header(view: data.View, title: str, question: str) -> None:
@@ -51,8 +59,10 @@ def guard(export: data.LoadedExport, tables: Iterable[str] = ALL_TABLES, *, titl
         return False
     problems = export.table_errors(tuple(tables))
     if problems:
-        st.error("This page needs data the export does not provide correctly. Fix the export, or see "
-                 "**Data health** for every problem:\n\n" + "\n".join(f"- {p}" for p in problems))
+        st.error(
+            "This page needs data the export does not provide correctly. Fix the export, or see "
+            "**Data health** for every problem:\n\n" + "\n".join(f"- {p}" for p in problems)
+        )
         return False
     return True
 
@@ -61,30 +71,54 @@ def empty(message: str = "No enrollments match these filters.") -> None:
     st.info(message, icon=":material/filter_alt_off:")
 
 
-def csv_download(view: data.View, fetch: Callable[[], list[dict[str, Any]]], label: str, file_name: str,
-                 key: str, *, available: bool = True) -> None:
+def csv_download(
+    view: data.View,
+    fetch: Callable[[], list[dict[str, Any]]],
+    label: str,
+    file_name: str,
+    key: str,
+    *,
+    available: bool = True,
+) -> None:
     """A CSV of the rows `fetch()` returns, with the filters in force written at its top.
 
     The rows are fetched and the file built only when the button is clicked: a full work list can
     hold hundreds of thousands of rows, which the page itself never needs."""
+
     def build() -> str:
         buffer = io.StringIO()
         buffer.write("\n".join(filter_lines(view)) + "\n")
         pd.DataFrame(fetch()).to_csv(buffer, index=False)
         return buffer.getvalue()
 
-    st.download_button(label, build, file_name=file_name, mime="text/csv", key=key, on_click="ignore",
-                       icon=":material/download:", disabled=not available)
+    st.download_button(
+        label,
+        build,
+        file_name=file_name,
+        mime="text/csv",
+        key=key,
+        on_click="ignore",
+        icon=":material/download:",
+        disabled=not available,
+    )
 
 
-def kpi(column, name: str, value: Any, previous: Any = None, *, series: list | None = None,
-        period: str = "week") -> None:
+def kpi(
+    column, name: str, value: Any, previous: Any = None, *, series: list | None = None, period: str = "week"
+) -> None:
     d = DEFINITIONS[name]
     delta = None if previous is None or value is None else value - previous
-    column.metric(d.label, format_value(d.fmt, value), delta=format_delta(d.fmt, delta),
-                  delta_color="normal" if d.higher_is_better else "inverse", help=d.description,
-                  border=True, chart_data=series if series else None, chart_type="line",
-                  delta_description=f"vs a {period} earlier" if delta is not None else None)
+    column.metric(
+        d.label,
+        format_value(d.fmt, value),
+        delta=format_delta(d.fmt, delta),
+        delta_color="normal" if d.higher_is_better else "inverse",
+        help=d.description,
+        border=True,
+        chart_data=series if series else None,
+        chart_type="line",
+        delta_description=f"vs a {period} earlier" if delta is not None else None,
+    )
 
 
 def day_end_series(rows: list[dict[str, Any]], key: str, days: int = 30) -> list:
@@ -98,10 +132,18 @@ def named(view: data.View, rows: list[dict[str, Any]], key: str = "issuer_id") -
 
 def stage_table(stages: list[dict[str, Any]]) -> pd.DataFrame:
     from .theme import STAGE_LABELS
+
     frame = pd.DataFrame(stages)
     frame["stage"] = frame["stage"].map(STAGE_LABELS)
-    return frame.rename(columns={"stage": "Stage", "count": "Enrollments", "step_conversion": "Step conversion",
-                                 "overall_conversion": "Overall conversion", "drop_off": "Drop-off"})
+    return frame.rename(
+        columns={
+            "stage": "Stage",
+            "count": "Enrollments",
+            "step_conversion": "Step conversion",
+            "overall_conversion": "Overall conversion",
+            "drop_off": "Drop-off",
+        }
+    )
 
 
 STAGE_TABLE_CONFIG = {

@@ -31,6 +31,7 @@ Mapping decisions beyond the data contract:
 
 Everything here is pure: no printing, no files written.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -68,13 +69,23 @@ _GROUPS = {
 # variants are fixed offsets. Any other code (LT local time, the numeric ISO offsets 01-24,
 # Newfoundland N*, Atlantic T*) is a finding: the time is not guessed.
 _ZONES: dict[str, tzinfo] = {
-    "ET": ZoneInfo("America/New_York"), "CT": ZoneInfo("America/Chicago"),
-    "MT": ZoneInfo("America/Denver"), "PT": ZoneInfo("America/Los_Angeles"),
-    "AT": ZoneInfo("America/Anchorage"), "HT": ZoneInfo("Pacific/Honolulu"),
-    "UT": UTC, "GM": UTC,
+    "ET": ZoneInfo("America/New_York"),
+    "CT": ZoneInfo("America/Chicago"),
+    "MT": ZoneInfo("America/Denver"),
+    "PT": ZoneInfo("America/Los_Angeles"),
+    "AT": ZoneInfo("America/Anchorage"),
+    "HT": ZoneInfo("Pacific/Honolulu"),
+    "UT": UTC,
+    "GM": UTC,
 }
-for _std, _dst, _hours in (("ES", "ED", -5), ("CS", "CD", -6), ("MS", "MD", -7), ("PS", "PD", -8),
-                           ("AS", "AD", -9), ("HS", "HD", -10)):
+for _std, _dst, _hours in (
+    ("ES", "ED", -5),
+    ("CS", "CD", -6),
+    ("MS", "MD", -7),
+    ("PS", "PD", -8),
+    ("AS", "AD", -9),
+    ("HS", "HD", -10),
+):
     _ZONES[_std] = timezone(timedelta(hours=_hours), _std)
     _ZONES[_dst] = timezone(timedelta(hours=_hours + 1), _dst)
 
@@ -91,6 +102,7 @@ _LOG_LINE = re.compile(r"Line:(\d+) SEG:\S+ - (.*)$")
 @dataclass(frozen=True)
 class Finding:
     """Why a file is rejected: where (segment number in the file, segment id, element) and what."""
+
     file: str
     segment_number: int | None  # 1 = the ISA segment: the position of the segment in the file
     segment_id: str | None
@@ -111,6 +123,7 @@ class Finding:
 @dataclass(frozen=True)
 class SetKey:
     """The identity of one 834 transaction set, as a 999 refers to it."""
+
     group_control: str  # GS06
     set_control: str  # ST02
     sender: str  # ISA06, trimmed
@@ -124,6 +137,7 @@ class TransactionSet:
     `set_id` is `{ISA06}-{ISA13}-{GS06}-{ST02}-{digest}`: the same set re-sent in another file has
     the same id; a different set that reuses the same control numbers has another digest.
     """
+
     key: SetKey
     set_id: str
     rows: list[dict[str, Any]]
@@ -132,6 +146,7 @@ class TransactionSet:
 @dataclass(frozen=True)
 class Ack:
     """One AK2 loop of a 999 that acknowledges an 834 transaction set."""
+
     group_control: str  # AK102: the acknowledged group's GS06
     set_control: str  # AK202: the acknowledged set's ST02
     sender: str  # the 999's ISA06, trimmed (the 834's receiver)
@@ -144,6 +159,7 @@ class Ack:
 @dataclass
 class X12Result:
     """What one file gave: kind ("834", "999", "834+999", or "rejected"), rows, acks, findings."""
+
     file: str
     sets: list[TransactionSet] = field(default_factory=list)
     acks: list[Ack] = field(default_factory=list)
@@ -176,6 +192,7 @@ class _Unmappable(Exception):
 @dataclass(frozen=True)
 class _Seg:
     """A segment as pyx12 read it, with its place in the implementation guide's map."""
+
     number: int  # position in the file (pyx12's "line")
     seg_id: str
     path: str  # map path, e.g. /ISA_LOOP/GS_LOOP/ST_LOOP/DETAIL/2000/2300/DTP
@@ -260,13 +277,15 @@ def validate(text: str, name: str) -> tuple[list[Finding], list[_Seg]]:
     with _pyx12_log() as log:
         try:
             valid = pyx12.x12n_document.x12n_document(
-                pyx12.params.ParamsBase(), io.StringIO(text), None, None, None, report, callback=collect)
+                pyx12.params.ParamsBase(), io.StringIO(text), None, None, None, report, callback=collect
+            )
         except Exception as exc:  # noqa: BLE001 - whatever stops the validator, the file cannot be accepted
             # the callback runs after each segment, so the segment that stopped pyx12 is the next one
             number = segs[-1].number + 1 if segs else 1
             if isinstance(exc, pyx12.errors.EngineError) and str(exc).startswith("Map not found"):
-                return [Finding(name, number, "GS", None, f"no implementation guide for this functional group ({exc})")
-                        ], segs
+                return [
+                    Finding(name, number, "GS", None, f"no implementation guide for this functional group ({exc})")
+                ], segs
             detail = str(exc) if isinstance(exc, pyx12.errors.X12Error) else f"{type(exc).__name__}: {exc}"
             return [Finding(name, number, None, None, f"pyx12 cannot validate the file: {detail}")], segs
     if any(r.getMessage() == "callback failed" for r in log.records):
@@ -283,12 +302,13 @@ def validate(text: str, name: str) -> tuple[list[Finding], list[_Seg]]:
             found = _LOG_LINE.search(message)
             number = int(found.group(1)) if found else None
             seg = by_number.get(number) if number is not None else None
-            findings.append(Finding(name, number, seg.seg_id if seg else None, None,
-                                    found.group(2) if found else message))
+            findings.append(
+                Finding(name, number, seg.seg_id if seg else None, None, found.group(2) if found else message)
+            )
     if not valid and not findings:
         logged = "; ".join(r.getMessage() for r in log.records) or "no detail given"
         findings.append(Finding(name, None, None, None, f"pyx12 reports the file invalid ({logged})"))
-    findings.sort(key=lambda f: (f.segment_number or 0))
+    findings.sort(key=lambda f: f.segment_number or 0)
     return findings, segs
 
 
@@ -341,8 +361,9 @@ def read_x12(data: bytes | str, name: str, exchange_id: str = DEFAULT_EXCHANGE_I
     try:
         text = _decode(data)
     except UnicodeDecodeError as exc:
-        result.findings.append(Finding(name, None, None, None,
-                                       f"not a text file (byte {exc.start} is not UTF-8/ASCII)"))
+        result.findings.append(
+            Finding(name, None, None, None, f"not a text file (byte {exc.start} is not UTF-8/ASCII)")
+        )
         return result
     findings, segs = validate(text, name)
     if findings:
@@ -352,8 +373,11 @@ def read_x12(data: bytes | str, name: str, exchange_id: str = DEFAULT_EXCHANGE_I
         _map(segs, result, exchange_id.strip())
     except _Unmappable as exc:
         result.sets, result.acks, result.kinds = [], [], ()
-        result.findings = [Finding(name, exc.seg.number if exc.seg else None, exc.seg.seg_id if exc.seg else None,
-                                   exc.element, exc.message)]
+        result.findings = [
+            Finding(
+                name, exc.seg.number if exc.seg else None, exc.seg.seg_id if exc.seg else None, exc.element, exc.message
+            )
+        ]
     return result
 
 
@@ -379,8 +403,12 @@ def _map(segs: list[_Seg], result: X12Result, exchange_id: str) -> None:
             env.gs = seg
             env.kind = _GROUPS.get((seg.value("GS01") or "", seg.value("GS08") or ""))
             if env.kind is None:
-                raise _Unmappable(seg, "GS08", f"only 005010X220A1 834 and 005010X231A1 999 groups are ingested; this "
-                                             f"group is GS01={seg.value('GS01')}, GS08={seg.value('GS08')}")
+                raise _Unmappable(
+                    seg,
+                    "GS08",
+                    f"only 005010X220A1 834 and 005010X231A1 999 groups are ingested; this "
+                    f"group is GS01={seg.value('GS01')}, GS08={seg.value('GS08')}",
+                )
             if env.kind not in kinds:
                 kinds.append(env.kind)
         elif seg.seg_id == "ST":
@@ -419,8 +447,7 @@ def _group_time(gs: _Seg, zone: tzinfo) -> datetime:
     hour, minute, second, fraction = match.groups()
     micro = int(fraction.ljust(6, "0")) if fraction else 0
     try:
-        local = datetime(day.year, day.month, day.day, int(hour), int(minute), int(second or 0), micro,
-                         tzinfo=zone)
+        local = datetime(day.year, day.month, day.day, int(hour), int(minute), int(second or 0), micro, tzinfo=zone)
     except ValueError as exc:
         raise _Unmappable(gs, "GS05", f"{clock!r} is not a valid time ({exc})") from None
     return local.astimezone(UTC).replace(tzinfo=None)
@@ -431,8 +458,11 @@ def _zone(bgn: _Seg | None) -> tzinfo:
     if code is None:
         return UTC
     if code not in _ZONES:
-        raise _Unmappable(bgn, "BGN05", f"time code {code!r} cannot be converted to UTC (understood: "
-                                        f"{', '.join(sorted(_ZONES))}, or none for UTC)")
+        raise _Unmappable(
+            bgn,
+            "BGN05",
+            f"time code {code!r} cannot be converted to UTC (understood: {', '.join(sorted(_ZONES))}, or none for UTC)",
+        )
     return _ZONES[code]
 
 
@@ -450,6 +480,7 @@ def _money(seg: _Seg) -> Decimal:
 @dataclass
 class _Member:
     """One 2000 loop (INS) and what the mapping needs from it."""
+
     number: int  # 1-based position of the loop in the set
     ins: _Seg
     ref_0f: str | None = None
@@ -552,32 +583,41 @@ def _map_834(segs: list[_Seg], env: _Envelope, exchange_id: str) -> TransactionS
         if lead.plan is not None:
             plan_id = (lead.plan.value("REF02") or "").replace("-", "")
             if len(plan_id) != PLAN_ID_LENGTH:
-                raise _Unmappable(lead.plan, "REF02", f"plan id {lead.plan.value('REF02')!r} is not "
-                                                      f"{PLAN_ID_LENGTH} characters once hyphens are removed")
+                raise _Unmappable(
+                    lead.plan,
+                    "REF02",
+                    f"plan id {lead.plan.value('REF02')!r} is not {PLAN_ID_LENGTH} characters once hyphens are removed",
+                )
         issuer_id = plan_id[:5] if plan_id else envelope_issuer
         if not issuer_id:
-            raise _Unmappable(env.isa, "ISA08" if direction == "outbound" else "ISA06",
-                              "no issuer id: no plan id (REF*CE) and an empty interchange id")
+            raise _Unmappable(
+                env.isa,
+                "ISA08" if direction == "outbound" else "ISA06",
+                "no issuer id: no plan id (REF*CE) and an empty interchange id",
+            )
         enrollment_id = policy if any(m.ref_1l == policy for m in members) else None
-        rows.append({
-            "transaction_id": f"{prefix}-{policy}-{digest}",
-            "direction": direction,
-            "enrollment_id": enrollment_id,
-            "issuer_id": issuer_id,
-            "maintenance_type": lead.ins.value("INS03"),
-            "maintenance_reason": lead.ins.value("INS04"),
-            "sent_at": sent_at,
-            "ack_code": None,
-            "ack_at": None,
-            "error_code": None,
-            "plan_id": plan_id,
-            "coverage_start_date": _coverage(lead.coverage),
-            "total_premium": _money(lead.premium) if lead.premium else None,
-            "aptc_amount": _money(lead.aptc) if lead.aptc else None,
-            "member_count": len(members),
-            "subscriber_birth_date": _parse_d8(lead.birth, "DMG02") if lead.birth and lead.birth.value("DMG02")
-            else None,
-        })
+        rows.append(
+            {
+                "transaction_id": f"{prefix}-{policy}-{digest}",
+                "direction": direction,
+                "enrollment_id": enrollment_id,
+                "issuer_id": issuer_id,
+                "maintenance_type": lead.ins.value("INS03"),
+                "maintenance_reason": lead.ins.value("INS04"),
+                "sent_at": sent_at,
+                "ack_code": None,
+                "ack_at": None,
+                "error_code": None,
+                "plan_id": plan_id,
+                "coverage_start_date": _coverage(lead.coverage),
+                "total_premium": _money(lead.premium) if lead.premium else None,
+                "aptc_amount": _money(lead.aptc) if lead.aptc else None,
+                "member_count": len(members),
+                "subscriber_birth_date": _parse_d8(lead.birth, "DMG02")
+                if lead.birth and lead.birth.value("DMG02")
+                else None,
+            }
+        )
     return TransactionSet(key, f"{prefix}-{digest}", rows)
 
 
@@ -606,10 +646,16 @@ def _map_999(segs: list[_Seg], env: _Envelope) -> list[Ack]:
         code = loop["ik5"].value("IK501") or ""
         if code not in _ACK_CODES:
             raise _Unmappable(loop["ik5"], "IK501", f"unknown acknowledgement code {code!r}")
-        error = (loop["ik5"].value("IK502") or (loop["ik3"].value("IK304") if loop["ik3"] else None)
-                 or (loop["ik4"].value("IK403") if loop["ik4"] else None))
-        acks.append(Ack(group_control or "", loop["ak2"].value("AK202") or "", sender, receiver,
-                        _ACK_CODES[code], ack_at, error))
+        error = (
+            loop["ik5"].value("IK502")
+            or (loop["ik3"].value("IK304") if loop["ik3"] else None)
+            or (loop["ik4"].value("IK403") if loop["ik4"] else None)
+        )
+        acks.append(
+            Ack(
+                group_control or "", loop["ak2"].value("AK202") or "", sender, receiver, _ACK_CODES[code], ack_at, error
+            )
+        )
 
     for seg in segs:
         if seg.seg_id == "AK1":

@@ -6,25 +6,31 @@ interchange per (direction, issuer), one functional group per 834 row (GS04/GS05
 reporting categories; and one 999 group per acknowledged 834 (its GS04/GS05, in UTC, is the
 acknowledgement's time). `x12_representable` says what a row must look like to survive the trip.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 EXCHANGE_ID = "CMSFFM"
 # codes a 999's IK502 can carry; other demo codes are carried as I5 (one or more segments in error)
 IK502_CODES = {"I5", "I6"}
-_ZONES = {"ET": ("America/New_York", "ES", "ED"), "CT": ("America/Chicago", "CS", "CD"),
-          "PT": ("America/Los_Angeles", "PS", "PD")}
+_ZONES = {
+    "ET": ("America/New_York", "ES", "ED"),
+    "CT": ("America/Chicago", "CS", "CD"),
+    "PT": ("America/Los_Angeles", "PS", "PD"),
+}
 
 
 @dataclass(frozen=True)
 class Envelope:
     """Where one 834 row sits in the X12 files (a 999 names it by group and transaction set)."""
+
     sender: str
     receiver: str
     interchange: int
@@ -65,7 +71,7 @@ def _zone(sent_at: datetime, zone: str) -> tuple[datetime, str]:
     if zone == "UT":
         return sent_at, "UT"
     name, standard, daylight = _ZONES[zone]
-    local = sent_at.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(name))
+    local = sent_at.replace(tzinfo=UTC).astimezone(ZoneInfo(name))
     code = zone
     again = local.replace(fold=1 - local.fold)
     if again.utcoffset() != local.utcoffset():
@@ -93,8 +99,7 @@ class X12Writer:
     def add(self, row: dict[str, Any]) -> None:
         """Queue an X12-representable row (see x12_representable)."""
         issuer = row["issuer_id"]
-        sender, receiver = ((self.exchange_id, issuer) if row["direction"] == "outbound"
-                            else (issuer, self.exchange_id))
+        sender, receiver = (self.exchange_id, issuer) if row["direction"] == "outbound" else (issuer, self.exchange_id)
         key = (sender, receiver)
         if key not in self._files:
             self._interchange += 1
@@ -130,8 +135,9 @@ class X12Writer:
 
     # --------------------------------------------------------------------- 834
 
-    def _interchange_834(self, sender: str, receiver: str, interchange: int,
-                         items: list[tuple[dict[str, Any], Envelope]]) -> str:
+    def _interchange_834(
+        self, sender: str, receiver: str, interchange: int, items: list[tuple[dict[str, Any], Envelope]]
+    ) -> str:
         first = items[0][0]["sent_at"]
         segments = [self._isa(sender, receiver, first, interchange)]
         for row, envelope in items:
@@ -140,8 +146,10 @@ class X12Writer:
         return _segments(segments)
 
     def _isa(self, sender: str, receiver: str, at: datetime, interchange: int) -> str:
-        return (f"ISA*00*{' ' * 10}*00*{' ' * 10}*ZZ*{_pad(sender, 15)}*ZZ*{_pad(receiver, 15)}*"
-                f"{at:%y%m%d}*{at:%H%M}*^*00501*{interchange:09d}*0*P*:")
+        return (
+            f"ISA*00*{' ' * 10}*00*{' ' * 10}*ZZ*{_pad(sender, 15)}*ZZ*{_pad(receiver, 15)}*"
+            f"{at:%y%m%d}*{at:%H%M}*^*00501*{interchange:09d}*0*P*:"
+        )
 
     def _group_834(self, row: dict[str, Any], env: Envelope) -> list[str]:
         zone = "ET" if row["direction"] == "outbound" else ("CT", "PT", "UT")[env.group % 3]
@@ -159,15 +167,20 @@ class X12Writer:
         for member in range(members):
             body += self._member(row, subscriber, member)
         body.append(f"SE*{len(body) + 1}*{st}")
-        return [f"GS*BE*{env.sender}*{env.receiver}*{local:%Y%m%d}*{local:%H%M%S}*{env.group}*X*005010X220A1",
-                *body, f"GE*1*{env.group}"]
+        return [
+            f"GS*BE*{env.sender}*{env.receiver}*{local:%Y%m%d}*{local:%H%M%S}*{env.group}*X*005010X220A1",
+            *body,
+            f"GE*1*{env.group}",
+        ]
 
     def _member(self, row: dict[str, Any], subscriber: str, member: int) -> list[str]:
         is_subscriber = member == 0
         reason = row["maintenance_reason"] or ""
-        out = [f"INS*{'Y' if is_subscriber else 'N'}*{'18' if is_subscriber else '19'}*"
-               f"{row['maintenance_type']}*{reason}*A",
-               f"REF*0F*{subscriber}"]
+        out = [
+            f"INS*{'Y' if is_subscriber else 'N'}*{'18' if is_subscriber else '19'}*"
+            f"{row['maintenance_type']}*{reason}*A",
+            f"REF*0F*{subscriber}",
+        ]
         if row["enrollment_id"]:
             out.append(f"REF*1L*{row['enrollment_id']}")
         out.append(f"NM1*IL*1*MEMBER{member}*{'SUBSCRIBER' if is_subscriber else 'DEPENDENT'}")
@@ -182,9 +195,11 @@ class X12Writer:
         if row["plan_id"]:
             out.append(f"REF*CE*{row['plan_id']}")
         if is_subscriber:
-            categories = [(label, row[key]) for label, key in (("PRE AMT TOT", "total_premium"),
-                                                               ("APTC AMT", "aptc_amount"))
-                          if row[key] is not None]
+            categories = [
+                (label, row[key])
+                for label, key in (("PRE AMT TOT", "total_premium"), ("APTC AMT", "aptc_amount"))
+                if row[key] is not None
+            ]
             if categories:
                 out.append("LS*2700")
                 for number, (label, amount) in enumerate(categories, start=1):
@@ -194,19 +209,28 @@ class X12Writer:
 
     # --------------------------------------------------------------------- 999
 
-    def _interchange_999(self, sender: str, receiver: str, interchange: int,
-                         acked: list[tuple[dict[str, Any], Envelope]]) -> str:
+    def _interchange_999(
+        self, sender: str, receiver: str, interchange: int, acked: list[tuple[dict[str, Any], Envelope]]
+    ) -> str:
         segments = [self._isa(sender, receiver, acked[0][0]["ack_at"], interchange)]
         for number, (row, env) in enumerate(acked, start=1):
             at = row["ack_at"]  # UTC: a 999 has no BGN05
             code = row["ack_code"]
             ik5 = f"IK5*{code}" + (f"*{row['error_code']}" if code != "A" and row["error_code"] else "")
             accepted = 0 if code == "R" else 1
-            body = ["ST*999*0001*005010X231A1", f"AK1*BE*{env.group}*005010X220A1",
-                    f"AK2*834*{env.transaction_set:04d}*005010X220A1", ik5, f"AK9*{code}*1*1*{accepted}"]
+            body = [
+                "ST*999*0001*005010X231A1",
+                f"AK1*BE*{env.group}*005010X220A1",
+                f"AK2*834*{env.transaction_set:04d}*005010X220A1",
+                ik5,
+                f"AK9*{code}*1*1*{accepted}",
+            ]
             body.append(f"SE*{len(body) + 1}*0001")
-            segments += [f"GS*FA*{sender}*{receiver}*{at:%Y%m%d}*{at:%H%M%S}*{number}*X*005010X231A1",
-                         *body, f"GE*1*{number}"]
+            segments += [
+                f"GS*FA*{sender}*{receiver}*{at:%Y%m%d}*{at:%H%M%S}*{number}*X*005010X231A1",
+                *body,
+                f"GE*1*{number}",
+            ]
         segments.append(f"IEA*{len(acked)}*{interchange:09d}")
         return _segments(segments)
 

@@ -1,4 +1,5 @@
 """Shared fixtures: literal exports on disk and the engine / report over them."""
+
 from __future__ import annotations
 
 import atexit
@@ -20,9 +21,10 @@ _PREPARED = tempfile.mkdtemp(prefix="prepared-")
 os.environ["DASHBOARD_PREPARED_DIR"] = _PREPARED
 atexit.register(shutil.rmtree, _PREPARED, ignore_errors=True)
 
+from exportkit import write_export  # noqa: E402
+
 from dashboard import metrics as m  # noqa: E402
 from dashboard.engine import Engine  # noqa: E402
-from exportkit import write_export  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -35,17 +37,25 @@ def export(tmp_path):
     def build(**tables) -> Engine:
         root = write_export(tmp_path / f"export{next(counter)}", **tables)
         return Engine(root)
+
     return build
 
 
 def query(engine: Engine, as_of: str, **filters) -> m.Query:
     from exportkit import ts
+
     return m.Query(engine, ts(as_of), m.Filters(**filters))
 
 
 def run_report(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dashboard", "report", *args], cwd=REPO,
-                          capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard", "report", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def report_json(*args: str) -> dict:

@@ -1,4 +1,5 @@
 """Builds small literal exports on disk, in the data contract's layout, for tests."""
+
 from __future__ import annotations
 
 import csv
@@ -13,28 +14,59 @@ import pyarrow.parquet as pq
 MONEY = pa.decimal128(10, 2)
 
 SCHEMAS = {
-    "enrollments": pa.schema([
-        ("enrollment_id", pa.string()), ("application_id", pa.string()), ("subscriber_id", pa.string()),
-        ("state", pa.string()), ("issuer_id", pa.string()), ("plan_id", pa.string()),
-        ("metal_level", pa.string()), ("channel", pa.string()), ("subscriber_birth_date", pa.date32()),
-        ("member_count", pa.int32()), ("total_premium", MONEY), ("aptc_amount", MONEY),
-        ("application_submitted_at", pa.timestamp("us")), ("plan_selected_at", pa.timestamp("us")),
-        ("coverage_start_date", pa.date32()), ("cancelled_at", pa.timestamp("us")),
-        ("is_test", pa.bool_()),
-    ]),
-    "transactions_834": pa.schema([
-        ("transaction_id", pa.string()), ("direction", pa.string()), ("enrollment_id", pa.string()),
-        ("issuer_id", pa.string()), ("maintenance_type", pa.string()), ("maintenance_reason", pa.string()),
-        ("sent_at", pa.timestamp("us")), ("ack_code", pa.string()), ("ack_at", pa.timestamp("us")),
-        ("error_code", pa.string()), ("plan_id", pa.string()), ("coverage_start_date", pa.date32()),
-        ("total_premium", MONEY), ("aptc_amount", MONEY), ("member_count", pa.int32()),
-        ("subscriber_birth_date", pa.date32()),
-    ]),
-    "payments": pa.schema([
-        ("payment_id", pa.string()), ("enrollment_id", pa.string()), ("issuer_id", pa.string()),
-        ("redirected_at", pa.timestamp("us")), ("redirect_status", pa.string()),
-        ("paid_at", pa.timestamp("us")), ("amount", MONEY), ("payment_status", pa.string()),
-    ]),
+    "enrollments": pa.schema(
+        [
+            ("enrollment_id", pa.string()),
+            ("application_id", pa.string()),
+            ("subscriber_id", pa.string()),
+            ("state", pa.string()),
+            ("issuer_id", pa.string()),
+            ("plan_id", pa.string()),
+            ("metal_level", pa.string()),
+            ("channel", pa.string()),
+            ("subscriber_birth_date", pa.date32()),
+            ("member_count", pa.int32()),
+            ("total_premium", MONEY),
+            ("aptc_amount", MONEY),
+            ("application_submitted_at", pa.timestamp("us")),
+            ("plan_selected_at", pa.timestamp("us")),
+            ("coverage_start_date", pa.date32()),
+            ("cancelled_at", pa.timestamp("us")),
+            ("is_test", pa.bool_()),
+        ]
+    ),
+    "transactions_834": pa.schema(
+        [
+            ("transaction_id", pa.string()),
+            ("direction", pa.string()),
+            ("enrollment_id", pa.string()),
+            ("issuer_id", pa.string()),
+            ("maintenance_type", pa.string()),
+            ("maintenance_reason", pa.string()),
+            ("sent_at", pa.timestamp("us")),
+            ("ack_code", pa.string()),
+            ("ack_at", pa.timestamp("us")),
+            ("error_code", pa.string()),
+            ("plan_id", pa.string()),
+            ("coverage_start_date", pa.date32()),
+            ("total_premium", MONEY),
+            ("aptc_amount", MONEY),
+            ("member_count", pa.int32()),
+            ("subscriber_birth_date", pa.date32()),
+        ]
+    ),
+    "payments": pa.schema(
+        [
+            ("payment_id", pa.string()),
+            ("enrollment_id", pa.string()),
+            ("issuer_id", pa.string()),
+            ("redirected_at", pa.timestamp("us")),
+            ("redirect_status", pa.string()),
+            ("paid_at", pa.timestamp("us")),
+            ("amount", MONEY),
+            ("payment_status", pa.string()),
+        ]
+    ),
 }
 
 ISSUER = "10001"
@@ -51,12 +83,23 @@ def ts(text: str) -> datetime:
 
 def enrollment(enrollment_id: str, **overrides: Any) -> dict[str, Any]:
     row = {
-        "enrollment_id": enrollment_id, "application_id": f"A-{enrollment_id}",
-        "subscriber_id": f"S-{enrollment_id}", "state": STATE, "issuer_id": ISSUER, "plan_id": PLAN,
-        "metal_level": "silver", "channel": "online", "subscriber_birth_date": BIRTH, "member_count": 1,
-        "total_premium": Decimal("400.00"), "aptc_amount": Decimal("250.00"),
-        "application_submitted_at": ts("2013-11-01 09:00"), "plan_selected_at": ts("2013-11-01 10:00"),
-        "coverage_start_date": COVERAGE, "cancelled_at": None, "is_test": False,
+        "enrollment_id": enrollment_id,
+        "application_id": f"A-{enrollment_id}",
+        "subscriber_id": f"S-{enrollment_id}",
+        "state": STATE,
+        "issuer_id": ISSUER,
+        "plan_id": PLAN,
+        "metal_level": "silver",
+        "channel": "online",
+        "subscriber_birth_date": BIRTH,
+        "member_count": 1,
+        "total_premium": Decimal("400.00"),
+        "aptc_amount": Decimal("250.00"),
+        "application_submitted_at": ts("2013-11-01 09:00"),
+        "plan_selected_at": ts("2013-11-01 10:00"),
+        "coverage_start_date": COVERAGE,
+        "cancelled_at": None,
+        "is_test": False,
     }
     row.update(overrides)
     return row
@@ -65,11 +108,22 @@ def enrollment(enrollment_id: str, **overrides: Any) -> dict[str, Any]:
 def outbound(transaction_id: str, enrollment_id: str | None, sent_at: str, **overrides: Any) -> dict[str, Any]:
     """An initial-enrollment 834 from the exchange that agrees with enrollment()'s defaults."""
     row = {
-        "transaction_id": transaction_id, "direction": "outbound", "enrollment_id": enrollment_id,
-        "issuer_id": ISSUER, "maintenance_type": "021", "maintenance_reason": "EC", "sent_at": ts(sent_at),
-        "ack_code": None, "ack_at": None, "error_code": None, "plan_id": PLAN,
-        "coverage_start_date": COVERAGE, "total_premium": Decimal("400.00"),
-        "aptc_amount": Decimal("250.00"), "member_count": 1, "subscriber_birth_date": BIRTH,
+        "transaction_id": transaction_id,
+        "direction": "outbound",
+        "enrollment_id": enrollment_id,
+        "issuer_id": ISSUER,
+        "maintenance_type": "021",
+        "maintenance_reason": "EC",
+        "sent_at": ts(sent_at),
+        "ack_code": None,
+        "ack_at": None,
+        "error_code": None,
+        "plan_id": PLAN,
+        "coverage_start_date": COVERAGE,
+        "total_premium": Decimal("400.00"),
+        "aptc_amount": Decimal("250.00"),
+        "member_count": 1,
+        "subscriber_birth_date": BIRTH,
     }
     row.update(overrides)
     return row
@@ -86,13 +140,26 @@ def effectuation(transaction_id: str, enrollment_id: str | None, sent_at: str, *
     return row
 
 
-def payment(payment_id: str, enrollment_id: str, *, redirected_at: str | None = None,
-            redirect_status: str | None = None, paid_at: str | None = None,
-            payment_status: str = "pending", amount: Decimal | None = None, issuer_id: str = ISSUER):
+def payment(
+    payment_id: str,
+    enrollment_id: str,
+    *,
+    redirected_at: str | None = None,
+    redirect_status: str | None = None,
+    paid_at: str | None = None,
+    payment_status: str = "pending",
+    amount: Decimal | None = None,
+    issuer_id: str = ISSUER,
+):
     return {
-        "payment_id": payment_id, "enrollment_id": enrollment_id, "issuer_id": issuer_id,
-        "redirected_at": ts(redirected_at) if redirected_at else None, "redirect_status": redirect_status,
-        "paid_at": ts(paid_at) if paid_at else None, "amount": amount, "payment_status": payment_status,
+        "payment_id": payment_id,
+        "enrollment_id": enrollment_id,
+        "issuer_id": issuer_id,
+        "redirected_at": ts(redirected_at) if redirected_at else None,
+        "redirect_status": redirect_status,
+        "paid_at": ts(paid_at) if paid_at else None,
+        "amount": amount,
+        "payment_status": payment_status,
     }
 
 
@@ -113,14 +180,15 @@ def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
     return path
 
 
-def write_export(root: Path, *, enrollments=(), transactions=(), payments=(), releases=None,
-                 issuers=None) -> Path:
+def write_export(root: Path, *, enrollments=(), transactions=(), payments=(), releases=None, issuers=None) -> Path:
     """A complete export: the three tables (one file each) and both CSV files."""
     write_table(root / "enrollments" / "part-0.parquet", "enrollments", list(enrollments))
     write_table(root / "transactions_834" / "part-0.parquet", "transactions_834", list(transactions))
     write_table(root / "payments" / "part-0.parquet", "payments", list(payments))
-    write_csv(root / "releases.csv", ["release_id", "deployed_at", "component", "title", "issuer_id"],
-              releases or [])
-    write_csv(root / "issuers.csv", ["issuer_id", "issuer_name", "state"],
-              issuers if issuers is not None else [[ISSUER, "Test Mutual", STATE]])
+    write_csv(root / "releases.csv", ["release_id", "deployed_at", "component", "title", "issuer_id"], releases or [])
+    write_csv(
+        root / "issuers.csv",
+        ["issuer_id", "issuer_name", "state"],
+        issuers if issuers is not None else [[ISSUER, "Test Mutual", STATE]],
+    )
     return root

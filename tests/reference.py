@@ -3,6 +3,7 @@
 It shares no code with `dashboard/` beyond the stats formulas (tested on their own against
 published values): it reads the parquet and CSV files itself and recomputes every report section.
 """
+
 from __future__ import annotations
 
 import csv
@@ -74,13 +75,15 @@ class Reference:
             return out
         out["plan_selected"] = max(e["plan_selected_at"], out["applied"])
         mine = [t for t in self.tx_by_e.get(e["enrollment_id"], []) if t["issuer_id"] == e["issuer_id"]]
-        initial = [t for t in mine if t["direction"] == "outbound" and t["maintenance_type"] == "021"
-                   and t["sent_at"] <= T]
+        initial = [
+            t for t in mine if t["direction"] == "outbound" and t["maintenance_type"] == "021" and t["sent_at"] <= T
+        ]
         if not initial:
             return out
         out["sent_834"] = max(min(t["sent_at"] for t in initial), out["plan_selected"])
-        acks = [t["ack_at"] for t in initial if t["ack_code"] in ("A", "E") and t["ack_at"] is not None
-                and t["ack_at"] <= T]
+        acks = [
+            t["ack_at"] for t in initial if t["ack_code"] in ("A", "E") and t["ack_at"] is not None and t["ack_at"] <= T
+        ]
         if not acks:
             return out
         out["accepted_834"] = max(min(acks), out["sent_834"])
@@ -90,8 +93,11 @@ class Reference:
         if responsible == 0:
             out["reached_payment"] = out["paid"] = out["accepted_834"]
         else:
-            page = [p["redirected_at"] for p in pays if p["redirect_status"] == "ok" and p["redirected_at"]
-                    and p["redirected_at"] <= T]
+            page = [
+                p["redirected_at"]
+                for p in pays
+                if p["redirect_status"] == "ok" and p["redirected_at"] and p["redirected_at"] <= T
+            ]
             page += [p["paid_at"] for p in pays if p["payment_status"] == "paid" and p["paid_at"] and p["paid_at"] <= T]
             if not page:
                 return out
@@ -100,8 +106,14 @@ class Reference:
             if not paid:
                 return out
             out["paid"] = max(min(paid), out["reached_payment"])
-        eff = [t["sent_at"] for t in mine if t["direction"] == "inbound" and t["maintenance_type"] == "021"
-               and t["maintenance_reason"] == "28" and t["sent_at"] <= T]
+        eff = [
+            t["sent_at"]
+            for t in mine
+            if t["direction"] == "inbound"
+            and t["maintenance_type"] == "021"
+            and t["maintenance_reason"] == "28"
+            and t["sent_at"] <= T
+        ]
         if eff:
             out["effectuated"] = max(min(eff), out["paid"])
         return out
@@ -131,12 +143,25 @@ class Reference:
         for s in STAGES:
             n = counts[s]
             if prev is None:
-                out.append({"stage": s, "count": n, "step_conversion": 1.0 if n else None,
-                            "overall_conversion": 1.0 if n else None, "drop_off": 0})
+                out.append(
+                    {
+                        "stage": s,
+                        "count": n,
+                        "step_conversion": 1.0 if n else None,
+                        "overall_conversion": 1.0 if n else None,
+                        "drop_off": 0,
+                    }
+                )
             else:
-                out.append({"stage": s, "count": n, "step_conversion": n / prev if prev else None,
-                            "overall_conversion": n / counts["applied"] if counts["applied"] else None,
-                            "drop_off": prev - n})
+                out.append(
+                    {
+                        "stage": s,
+                        "count": n,
+                        "step_conversion": n / prev if prev else None,
+                        "overall_conversion": n / counts["applied"] if counts["applied"] else None,
+                        "drop_off": prev - n,
+                    }
+                )
             prev = n
         return out
 
@@ -146,20 +171,31 @@ class Reference:
         for e in self.cohort(T, f):
             ent = self.entries(e, T)
             cancelled += self.cancelled(e, T)
-            for group in (total, by_issuer.setdefault(e["issuer_id"], dict.fromkeys(STAGES, 0)),
-                          by_state.setdefault(e["state"], dict.fromkeys(STAGES, 0))):
+            for group in (
+                total,
+                by_issuer.setdefault(e["issuer_id"], dict.fromkeys(STAGES, 0)),
+                by_state.setdefault(e["state"], dict.fromkeys(STAGES, 0)),
+            ):
                 for s in STAGES:
                     group[s] += ent[s] is not None
-        return (self.stage_list(total), {k: self.stage_list(v) for k, v in by_issuer.items()},
-                {k: self.stage_list(v) for k, v in by_state.items()}, cancelled)
+        return (
+            self.stage_list(total),
+            {k: self.stage_list(v) for k, v in by_issuer.items()},
+            {k: self.stage_list(v) for k, v in by_state.items()},
+            cancelled,
+        )
 
     def time_to_convert(self, T, f):
         out = []
         for a, b in PAIRS:
-            hours = sorted((ent[b] - ent[a]).total_seconds() / 3600 for ent in
-                           (self.entries(e, T) for e in self.cohort(T, f)) if ent[b] is not None)
-            out.append({"from": a, "to": b, "n": len(hours), "median": quantile(hours, 0.5),
-                        "p90": quantile(hours, 0.9)})
+            hours = sorted(
+                (ent[b] - ent[a]).total_seconds() / 3600
+                for ent in (self.entries(e, T) for e in self.cohort(T, f))
+                if ent[b] is not None
+            )
+            out.append(
+                {"from": a, "to": b, "n": len(hours), "median": quantile(hours, 0.5), "p90": quantile(hours, 0.9)}
+            )
         return out
 
     # ------------------------------------------------------------------ errors
@@ -172,26 +208,46 @@ class Reference:
         dup = False
         if t["maintenance_type"] == "021" and t["enrollment_id"] is not None:
             key = (t["sent_at"], t["transaction_id"])
-            dup = any(o["direction"] == "outbound" and o["maintenance_type"] == "021"
-                      and (o["sent_at"], o["transaction_id"]) < key and o["sent_at"] <= T
-                      and not (self.acked(o, T) and o["ack_code"] == "R")
-                      for o in self.tx_by_e.get(t["enrollment_id"], []))
+            dup = any(
+                o["direction"] == "outbound"
+                and o["maintenance_type"] == "021"
+                and (o["sent_at"], o["transaction_id"]) < key
+                and o["sent_at"] <= T
+                and not (self.acked(o, T) and o["ack_code"] == "R")
+                for o in self.tx_by_e.get(t["enrollment_id"], [])
+            )
         e = self.enr.get(t["enrollment_id"]) if t["enrollment_id"] is not None else None
-        mismatch = bool(t["maintenance_type"] in ("021", "001") and e is not None and any(
-            t[k] != e[k] for k in ("issuer_id", "plan_id", "coverage_start_date", "total_premium", "aptc_amount",
-                                   "member_count", "subscriber_birth_date")))
+        mismatch = bool(
+            t["maintenance_type"] in ("021", "001")
+            and e is not None
+            and any(
+                t[k] != e[k]
+                for k in (
+                    "issuer_id",
+                    "plan_id",
+                    "coverage_start_date",
+                    "total_premium",
+                    "aptc_amount",
+                    "member_count",
+                    "subscriber_birth_date",
+                )
+            )
+        )
         unmatched = e is None
-        return {"rejected": rejected, "unacknowledged": unack, "duplicate": dup, "mismatch": mismatch,
-                "unmatched": unmatched}
+        return {
+            "rejected": rejected,
+            "unacknowledged": unack,
+            "duplicate": dup,
+            "mismatch": mismatch,
+            "unmatched": unmatched,
+        }
 
     def tx_in_filters(self, t, f):
         if t["enrollment_id"] in self.test_ids:
             return False
         if f.get("states") is not None and self.issuer_state.get(t["issuer_id"]) not in f["states"]:
             return False
-        if f.get("issuers") is not None and t["issuer_id"] not in f["issuers"]:
-            return False
-        return True
+        return f.get("issuers") is None or t["issuer_id"] in f["issuers"]
 
     def counted_outbound(self, T, f, window=True):
         for t in self.tx:
@@ -235,9 +291,13 @@ class Reference:
             if self.cancelled(e, T) or e["plan_selected_at"] is None or e["plan_selected_at"] > T - timedelta(hours=24):
                 continue
             eligible += 1
-            never += not any(t["direction"] == "outbound" and t["maintenance_type"] == "021"
-                             and t["issuer_id"] == e["issuer_id"] and t["sent_at"] <= T
-                             for t in self.tx_by_e.get(e["enrollment_id"], []))
+            never += not any(
+                t["direction"] == "outbound"
+                and t["maintenance_type"] == "021"
+                and t["issuer_id"] == e["issuer_id"]
+                and t["sent_at"] <= T
+                for t in self.tx_by_e.get(e["enrollment_id"], [])
+            )
         return {"count": never, "share": never / eligible if eligible else None}
 
     def fix_impact(self, T, f, W=7):
@@ -257,12 +317,24 @@ class Reference:
                     after.append(self.problems(t, T))
             b, a = self.tally(before), self.tally(after)
             judged = judge_change(b["errored"], b["sent"], a["errored"], a["sent"])
-            overlaps = [o["release_id"] for o in sorted(self.releases, key=lambda o: (o["deployed_at"], o["release_id"]))
-                        if o["release_id"] != r["release_id"] and R - w <= o["deployed_at"] <= R + w]
-            out.append({"release_id": r["release_id"], "before": {k: b[k] for k in ("sent", "errored", "rate")},
-                        "after": {k: a[k] for k in ("sent", "errored", "rate")}, "change": judged.change,
-                        "ci_low": judged.ci_low, "ci_high": judged.ci_high, "p_value": judged.p_value,
-                        "verdict": judged.verdict, "overlapping_releases": overlaps})
+            overlaps = [
+                o["release_id"]
+                for o in sorted(self.releases, key=lambda o: (o["deployed_at"], o["release_id"]))
+                if o["release_id"] != r["release_id"] and R - w <= o["deployed_at"] <= R + w
+            ]
+            out.append(
+                {
+                    "release_id": r["release_id"],
+                    "before": {k: b[k] for k in ("sent", "errored", "rate")},
+                    "after": {k: a[k] for k in ("sent", "errored", "rate")},
+                    "change": judged.change,
+                    "ci_low": judged.ci_low,
+                    "ci_high": judged.ci_high,
+                    "p_value": judged.p_value,
+                    "verdict": judged.verdict,
+                    "overlapping_releases": overlaps,
+                }
+            )
         return out
 
     # ----------------------------------------------------------------- backlog
@@ -295,8 +367,11 @@ class Reference:
         return at_risk, past_due
 
     def backlog_trend(self, T, f):
-        selected = [e["plan_selected_at"] for e in self.cohort(T, f)
-                    if e["plan_selected_at"] is not None and e["plan_selected_at"] <= T]
+        selected = [
+            e["plan_selected_at"]
+            for e in self.cohort(T, f)
+            if e["plan_selected_at"] is not None and e["plan_selected_at"] <= T
+        ]
         if not selected:
             return []
         out, day = [], min(selected).date()
@@ -321,8 +396,15 @@ class Reference:
                 continue
             ent = self.entries(e, T)
             stage = [s for s in STAGES if ent[s] is not None][-1]
-            out.append({"enrollment_id": e["enrollment_id"], "issuer_id": e["issuer_id"], "stage": stage,
-                        "entered_at": ent[stage], "stuck": ent["effectuated"] is None and T - ent[stage] > H48})
+            out.append(
+                {
+                    "enrollment_id": e["enrollment_id"],
+                    "issuer_id": e["issuer_id"],
+                    "stage": stage,
+                    "entered_at": ent[stage],
+                    "stuck": ent["effectuated"] is None and T - ent[stage] > H48,
+                }
+            )
         return out
 
     def reconciliation(self, T, f):
@@ -330,10 +412,18 @@ class Reference:
         for e in self.cohort(T, f):
             if e["plan_selected_at"] is None or e["plan_selected_at"] > T or self.cancelled(e, T):
                 continue
-            effs = sorted((t for t in self.tx_by_e.get(e["enrollment_id"], [])
-                           if t["direction"] == "inbound" and t["maintenance_type"] == "021"
-                           and t["maintenance_reason"] == "28" and t["issuer_id"] == e["issuer_id"]
-                           and t["sent_at"] <= T), key=lambda t: (t["sent_at"], t["transaction_id"]))
+            effs = sorted(
+                (
+                    t
+                    for t in self.tx_by_e.get(e["enrollment_id"], [])
+                    if t["direction"] == "inbound"
+                    and t["maintenance_type"] == "021"
+                    and t["maintenance_reason"] == "28"
+                    and t["issuer_id"] == e["issuer_id"]
+                    and t["sent_at"] <= T
+                ),
+                key=lambda t: (t["sent_at"], t["transaction_id"]),
+            )
             row = rows.setdefault(e["issuer_id"], dict(matched=0, field_mismatch=0, exchange_only=0, issuer_only=0))
             if not effs:
                 row["exchange_only"] += 1
@@ -345,22 +435,34 @@ class Reference:
             if t["direction"] != "inbound" or t["sent_at"] > T or not self.tx_in_filters(t, f):
                 continue
             e = self.enr.get(t["enrollment_id"]) if t["enrollment_id"] is not None else None
-            if e is None or (e["issuer_id"] == t["issuer_id"] and e["cancelled_at"] is not None
-                             and e["cancelled_at"] < t["sent_at"]):
-                rows.setdefault(t["issuer_id"], dict(matched=0, field_mismatch=0, exchange_only=0,
-                                                     issuer_only=0))["issuer_only"] += 1
+            if e is None or (
+                e["issuer_id"] == t["issuer_id"] and e["cancelled_at"] is not None and e["cancelled_at"] < t["sent_at"]
+            ):
+                rows.setdefault(t["issuer_id"], dict(matched=0, field_mismatch=0, exchange_only=0, issuer_only=0))[
+                    "issuer_only"
+                ] += 1
         return [{"issuer_id": k, **v} for k, v in sorted(rows.items())]
 
     def report(self, T, f):
         total, by_issuer, by_state, cancelled = self.funnel(T, f)
         at_risk, past_due = self.risk(T, f)
-        return {"funnel": total, "funnel_by_issuer": by_issuer, "funnel_by_state": by_state,
-                "cancelled": cancelled, "time_to_convert_hours": self.time_to_convert(T, f),
-                "errors": self.errors(T, f), "errors_daily": self.errors_daily(T, f),
-                "never_sent": self.never_sent(T, f), "fix_impact": self.fix_impact(T, f),
-                "backlog": self.backlog(T, f), "backlog_trend": self.backlog_trend(T, f),
-                "at_risk": at_risk, "past_due": past_due, "canaries": self.canaries(T, f),
-                "reconciliation": self.reconciliation(T, f)}
+        return {
+            "funnel": total,
+            "funnel_by_issuer": by_issuer,
+            "funnel_by_state": by_state,
+            "cancelled": cancelled,
+            "time_to_convert_hours": self.time_to_convert(T, f),
+            "errors": self.errors(T, f),
+            "errors_daily": self.errors_daily(T, f),
+            "never_sent": self.never_sent(T, f),
+            "fix_impact": self.fix_impact(T, f),
+            "backlog": self.backlog(T, f),
+            "backlog_trend": self.backlog_trend(T, f),
+            "at_risk": at_risk,
+            "past_due": past_due,
+            "canaries": self.canaries(T, f),
+            "reconciliation": self.reconciliation(T, f),
+        }
 
 
 def quantile(sorted_values, q):
@@ -370,4 +472,3 @@ def quantile(sorted_values, q):
     lo = int(pos)
     hi = min(lo + 1, len(sorted_values) - 1)
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-

@@ -1,4 +1,5 @@
 """Who sees what: roles file, identity, default deny and demo mode (dashboard/access.py)."""
+
 import pytest
 
 from dashboard import access as a
@@ -62,20 +63,24 @@ def test_demo_mode_only_without_authentication_and_can_be_turned_off(roles):
 
 def test_an_account_manager_scope_cannot_be_widened_by_filters():
     from dashboard import metrics as m
+
     scope = m.Scope(issuers=("10001",))
     assert scope.narrow(m.Filters(issuers=("20002",))).issuers == ()
     assert scope.narrow(m.Filters(issuers=("10001", "20002"))).issuers == ("10001",)
     assert scope.narrow(m.Filters()).issuers == ("10001",)
 
 
-@pytest.mark.parametrize("text,needle", [
-    ('[[users]]\nemail = "a@b"\nrole = "admin"\n', "role must be one of"),
-    ('[[users]]\nemail = "a@b"\nrole = "account_manager"\n', "at least one issuer"),
-    ('[[users]]\nemail = "a@b"\nrole = "leadership"\nissuers = ["1"]\n', "only an account_manager"),
-    ('[[users]]\nrole = "leadership"\n', "no email"),
-    ('[[users]\n', "cannot be read as TOML"),
-    ('[[users]]\nemail = "a@b"\nrole = "account_manager"\nissuers = [10001]\n', "as strings"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ('[[users]]\nemail = "a@b"\nrole = "admin"\n', "role must be one of"),
+        ('[[users]]\nemail = "a@b"\nrole = "account_manager"\n', "at least one issuer"),
+        ('[[users]]\nemail = "a@b"\nrole = "leadership"\nissuers = ["1"]\n', "only an account_manager"),
+        ('[[users]]\nrole = "leadership"\n', "no email"),
+        ("[[users]\n", "cannot be read as TOML"),
+        ('[[users]]\nemail = "a@b"\nrole = "account_manager"\nissuers = [10001]\n', "as strings"),
+    ],
+)
 def test_a_malformed_roles_file_is_an_error_not_an_open_door(tmp_path, text, needle):
     path = tmp_path / "roles.toml"
     path.write_text(text)

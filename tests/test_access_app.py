@@ -1,4 +1,5 @@
 """Scope in the dashboard and the report: an account manager sees their issuer and nothing of another's."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,9 @@ import os
 import re
 
 import pytest
+from conftest import REPO, run_report
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, run_report
 from dashboard import demo
 from dashboard import metrics as m
 from dashboard.engine import Engine
@@ -35,7 +36,7 @@ role = "leadership"
 [[users]]
 email = "am@issuer.example"
 role = "account_manager"
-issuers = ["{mine['issuer_id']}"]
+issuers = ["{mine["issuer_id"]}"]
 
 [[users]]
 email = "tv@ops.example"
@@ -54,6 +55,7 @@ def rendered_text(at: AppTest) -> str:
             parts.append(str(proto))
         for child in getattr(node, "children", {}).values():
             walk(child)
+
     walk(at._tree)
     return "\n".join(parts)
 
@@ -94,11 +96,14 @@ def test_account_manager_sees_nothing_of_another_issuer(world, monkeypatch, page
         assert mine["issuer_id"] in text
 
 
-@pytest.mark.parametrize("params", [
-    lambda o: {"issuer": [f"{o['issuer_name']} ({o['issuer_id']})"]},
-    lambda o: {"focus": f"{o['issuer_name']} ({o['issuer_id']})"},
-    lambda o: {"state": [o["state"]]},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        lambda o: {"issuer": [f"{o['issuer_name']} ({o['issuer_id']})"]},
+        lambda o: {"focus": f"{o['issuer_name']} ({o['issuer_id']})"},
+        lambda o: {"state": [o["state"]]},
+    ],
+)
 @pytest.mark.parametrize("page", ["overview", "issuer", "funnel"])
 def test_url_parameters_cannot_widen_the_scope(world, monkeypatch, params, page):
     _, _, _, others = world
@@ -139,8 +144,9 @@ def test_report_as_user_applies_the_scope(world):
     assert not leaked(done.stdout, others)
     # the issuer's own release is there; a filter for another issuer cannot widen the scope
     assert any(f["issuer_id"] == mine["issuer_id"] for f in report["fix_impact"])
-    widened = run_report("--data", str(export), "--as-user", "am@issuer.example", "--issuer",
-                         others[0]["issuer_id"], env=env)
+    widened = run_report(
+        "--data", str(export), "--as-user", "am@issuer.example", "--issuer", others[0]["issuer_id"], env=env
+    )
     assert json.loads(widened.stdout)["funnel"][0]["count"] == 0
     for email, needle in (("stranger@example.org", "no access"), ("tv@ops.example", "stand-up screen only")):
         done = run_report("--data", str(export), "--as-user", email, env=env)

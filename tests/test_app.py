@@ -1,12 +1,13 @@
 """Every page under Streamlit's AppTest: it runs, and its key numbers are the report command's."""
+
 from __future__ import annotations
 
 import shutil
 
 import pytest
+from conftest import REPO, report_json
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, report_json
 from dashboard import demo
 from dashboard import metrics as m
 from dashboard.definitions import format_value
@@ -37,6 +38,7 @@ def app(export_dir, monkeypatch):
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         return at
+
     return run
 
 
@@ -86,8 +88,13 @@ def test_funnel_errors_backlog_and_health_numbers_are_the_reports(app, export_di
     assert metrics_of(funnel_page)["Cancelled (kept at the stages they reached)"] == f"{report['cancelled']:,}"
     errors = metrics_of(app("errors", **params))
     assert errors["834 error rate"] == format_value("rate", report["errors"]["rate"])
-    for label, key in (("Rejected", "rejected"), ("Duplicate", "duplicate"), ("Field mismatch", "mismatch"),
-                       ("Unmatched", "unmatched"), ("Unacknowledged 48 h+", "unacknowledged")):
+    for label, key in (
+        ("Rejected", "rejected"),
+        ("Duplicate", "duplicate"),
+        ("Field mismatch", "mismatch"),
+        ("Unmatched", "unmatched"),
+        ("Unacknowledged 48 h+", "unacknowledged"),
+    ):
         assert errors[label] == f"{report['errors'][key]:,}"
     backlog = metrics_of(app("backlog", **params))
     assert backlog["In the backlog"] == f"{sum(b['count'] for b in report['backlog']):,}"

@@ -1,8 +1,10 @@
 """Backlog stages, age buckets, payment deadlines and the one-pass backlog trend."""
+
 from datetime import date, datetime, timedelta
 
-from dashboard import metrics as m
 from exportkit import accepted, effectuation, enrollment, outbound, payment
+
+from dashboard import metrics as m
 
 T = datetime(2013, 12, 10, 12, 0)
 
@@ -53,12 +55,12 @@ def test_backlog_stage_and_age_buckets(export):
     assert [r["bucket"] for r in rows[:6]] == list(m.AGE_BUCKETS)
     nonzero = {(r["stage"], r["bucket"]): r["count"] for r in rows if r["count"]}
     assert nonzero == {
-        ("awaiting_834", "0-1"): 1,            # E1, 0.5 days
-        ("awaiting_834", "1-3"): 1,            # E2, exactly 1 day: lower bound included
-        ("awaiting_ack", "3-7"): 1,            # E3, 834 sent 3 days ago
+        ("awaiting_834", "0-1"): 1,  # E1, 0.5 days
+        ("awaiting_834", "1-3"): 1,  # E2, exactly 1 day: lower bound included
+        ("awaiting_ack", "3-7"): 1,  # E3, 834 sent 3 days ago
         ("awaiting_payment_page", "7-14"): 1,  # E4, accepted 7 days ago
-        ("awaiting_payment", "14-30"): 1,      # E5, reached the payment page 14 days ago
-        ("awaiting_effectuation", "30+"): 1,   # E6, paid 30 days ago
+        ("awaiting_payment", "14-30"): 1,  # E5, reached the payment page 14 days ago
+        ("awaiting_effectuation", "30+"): 1,  # E6, paid 30 days ago
     }
     oldest = {r["stage"]: r["oldest_days"] for r in rows if r["count"]}
     assert oldest["awaiting_834"] == 1.0 and oldest["awaiting_effectuation"] == 30.0
@@ -92,16 +94,29 @@ def test_backlog_trend_equals_the_backlog_as_of_each_day_end(export):
 
 
 def test_backlog_trend_counts_a_cancellation_and_acknowledgement_stamped_early(export):
-    engine = export(enrollments=[
-        enrollment("E1", application_submitted_at=datetime(2013, 11, 1, 8), plan_selected_at=datetime(2013, 11, 1, 9),
-                   cancelled_at=datetime(2013, 11, 3, 9)),
-        enrollment("E2", application_submitted_at=datetime(2013, 11, 1, 8), plan_selected_at=datetime(2013, 11, 1, 9)),
-    ], transactions=[accepted("X2", "E2", "2013-11-02 09:00", "2013-11-01 10:00")])
+    engine = export(
+        enrollments=[
+            enrollment(
+                "E1",
+                application_submitted_at=datetime(2013, 11, 1, 8),
+                plan_selected_at=datetime(2013, 11, 1, 9),
+                cancelled_at=datetime(2013, 11, 3, 9),
+            ),
+            enrollment(
+                "E2", application_submitted_at=datetime(2013, 11, 1, 8), plan_selected_at=datetime(2013, 11, 1, 9)
+            ),
+        ],
+        transactions=[accepted("X2", "E2", "2013-11-02 09:00", "2013-11-01 10:00")],
+    )
     trend = m.backlog_trend(m.Query(engine, datetime(2013, 11, 4)))
     table = {(str(r["date"]), r["stage"]): r["count"] for r in trend if r["count"]}
-    assert table == {("2013-11-01", "awaiting_834"): 2, ("2013-11-02", "awaiting_834"): 1,
-                     ("2013-11-02", "awaiting_payment_page"): 1, ("2013-11-03", "awaiting_payment_page"): 1,
-                     ("2013-11-04", "awaiting_payment_page"): 1}
+    assert table == {
+        ("2013-11-01", "awaiting_834"): 2,
+        ("2013-11-02", "awaiting_834"): 1,
+        ("2013-11-02", "awaiting_payment_page"): 1,
+        ("2013-11-03", "awaiting_payment_page"): 1,
+        ("2013-11-04", "awaiting_payment_page"): 1,
+    }
 
 
 def test_backlog_trend_empty_without_plan_selections(export):

@@ -1,20 +1,24 @@
 """Every bad-input path: one clear message naming table, file, column and value; exit code 2; no traceback."""
+
 import shutil
 
 import pyarrow as pa
 import pytest
-
 from conftest import run_report
+from exportkit import SCHEMAS, enrollment, outbound, payment, write_csv, write_export, write_table
+
 from dashboard.engine import Engine
 from dashboard.problems import ExportError
-from exportkit import SCHEMAS, enrollment, outbound, payment, write_csv, write_export, write_table
 
 
 @pytest.fixture
 def good(tmp_path):
-    return write_export(tmp_path / "export", enrollments=[enrollment("E1"), enrollment("E2")],
-                        transactions=[outbound("X1", "E1", "2013-11-02 09:00")],
-                        payments=[payment("P1", "E1", paid_at="2013-11-03 09:00", payment_status="paid")])
+    return write_export(
+        tmp_path / "export",
+        enrollments=[enrollment("E1"), enrollment("E2")],
+        transactions=[outbound("X1", "E1", "2013-11-02 09:00")],
+        payments=[payment("P1", "E1", paid_at="2013-11-03 09:00", payment_status="paid")],
+    )
 
 
 def only_error(root, table=None):
@@ -44,8 +48,10 @@ def test_missing_table_folder_other_tables_still_load(good):
     shutil.rmtree(good / "payments")
     problem, engine = only_error(good)
     assert problem.table == "payments" and "does not exist" in problem.message
-    assert engine.rows("errors_summary", as_of=None, date_from=None, date_to=None, states=None,
-                       issuers=None)[0]["sent"] == 0  # the query still runs on the other tables
+    assert (
+        engine.rows("errors_summary", as_of=None, date_from=None, date_to=None, states=None, issuers=None)[0]["sent"]
+        == 0
+    )  # the query still runs on the other tables
     assert_report_fails(good, "table payments", "does not exist")
 
 
@@ -91,8 +97,12 @@ def test_corrupt_data_page_with_a_valid_footer(good):
 
 def test_missing_required_column(good):
     schema = pa.schema([f for f in SCHEMAS["transactions_834"] if f.name != "sent_at"])
-    write_table(good / "transactions_834" / "part-0.parquet", "transactions_834",
-                [outbound("X1", "E1", "2013-11-02 09:00")], schema=schema)
+    write_table(
+        good / "transactions_834" / "part-0.parquet",
+        "transactions_834",
+        [outbound("X1", "E1", "2013-11-02 09:00")],
+        schema=schema,
+    )
     problem, _ = only_error(good)
     assert (problem.table, problem.column) == ("transactions_834", "sent_at")
     assert problem.file.endswith("transactions_834/part-0.parquet")
@@ -100,8 +110,9 @@ def test_missing_required_column(good):
 
 
 def test_column_of_a_type_that_cannot_be_cast(good):
-    schema = pa.schema([pa.field("sent_at", pa.bool_()) if f.name == "sent_at" else f
-                        for f in SCHEMAS["transactions_834"]])
+    schema = pa.schema(
+        [pa.field("sent_at", pa.bool_()) if f.name == "sent_at" else f for f in SCHEMAS["transactions_834"]]
+    )
     row = outbound("X1", "E1", "2013-11-02 09:00")
     row["sent_at"] = True
     write_table(good / "transactions_834" / "part-0.parquet", "transactions_834", [row], schema=schema)
@@ -111,18 +122,24 @@ def test_column_of_a_type_that_cannot_be_cast(good):
 
 
 def test_value_that_cannot_be_cast(good):
-    schema = pa.schema([pa.field("member_count", pa.string()) if f.name == "member_count" else f
-                        for f in SCHEMAS["enrollments"]])
-    write_table(good / "enrollments" / "part-0.parquet", "enrollments",
-                [enrollment("E1", member_count="2"), enrollment("E2", member_count="two")], schema=schema)
+    schema = pa.schema(
+        [pa.field("member_count", pa.string()) if f.name == "member_count" else f for f in SCHEMAS["enrollments"]]
+    )
+    write_table(
+        good / "enrollments" / "part-0.parquet",
+        "enrollments",
+        [enrollment("E1", member_count="2"), enrollment("E2", member_count="two")],
+        schema=schema,
+    )
     problem, _ = only_error(good)
     assert problem.column == "member_count" and "'two'" in problem.message and problem.rows == 1
     assert_report_fails(good, "column member_count", "'two'")
 
 
 def test_timestamps_as_text_are_read_when_valid(good):
-    schema = pa.schema([pa.field("sent_at", pa.string()) if f.name == "sent_at" else f
-                        for f in SCHEMAS["transactions_834"]])
+    schema = pa.schema(
+        [pa.field("sent_at", pa.string()) if f.name == "sent_at" else f for f in SCHEMAS["transactions_834"]]
+    )
     row = outbound("X1", "E1", "2013-11-02 09:00")
     row["sent_at"] = "2013-11-02T04:00:00-05:00"
     write_table(good / "transactions_834" / "part-0.parquet", "transactions_834", [row], schema=schema)
@@ -132,19 +149,28 @@ def test_timestamps_as_text_are_read_when_valid(good):
 
 
 def test_nulls_in_a_required_column(good):
-    write_table(good / "enrollments" / "part-0.parquet", "enrollments",
-                [enrollment("E1"), enrollment("E2", subscriber_birth_date=None)])
+    write_table(
+        good / "enrollments" / "part-0.parquet",
+        "enrollments",
+        [enrollment("E1"), enrollment("E2", subscriber_birth_date=None)],
+    )
     problem, _ = only_error(good)
     assert (problem.column, problem.rows) == ("subscriber_birth_date", 1)
     assert_report_fails(good, "column subscriber_birth_date", "1 row(s) have no value")
 
 
-@pytest.mark.parametrize("table,rows,column", [
-    ("enrollments", [enrollment("E1"), enrollment("E1")], "enrollment_id"),
-    ("transactions_834", [outbound("X1", "E1", "2013-11-02 09:00"), outbound("X1", "E2", "2013-11-03 09:00")],
-     "transaction_id"),
-    ("payments", [payment("P1", "E1"), payment("P1", "E2")], "payment_id"),
-])
+@pytest.mark.parametrize(
+    "table,rows,column",
+    [
+        ("enrollments", [enrollment("E1"), enrollment("E1")], "enrollment_id"),
+        (
+            "transactions_834",
+            [outbound("X1", "E1", "2013-11-02 09:00"), outbound("X1", "E2", "2013-11-03 09:00")],
+            "transaction_id",
+        ),
+        ("payments", [payment("P1", "E1"), payment("P1", "E2")], "payment_id"),
+    ],
+)
 def test_duplicate_ids(good, table, rows, column):
     write_table(good / table / "part-0.parquet", table, rows)
     problem, _ = only_error(good)
@@ -152,12 +178,15 @@ def test_duplicate_ids(good, table, rows, column):
     assert_report_fails(good, f"column {column}", "must be unique")
 
 
-@pytest.mark.parametrize("table,row,column,value", [
-    ("transactions_834", outbound("X1", "E1", "2013-11-02 09:00", direction="sideways"), "direction", "sideways"),
-    ("transactions_834", outbound("X1", "E1", "2013-11-02 09:00", ack_code="Q", ack_at=None), "ack_code", "Q"),
-    ("transactions_834", outbound("X1", "E1", "2013-11-02 09:00", maintenance_type="21"), "maintenance_type", "21"),
-    ("payments", payment("P1", "E1", payment_status="refunded"), "payment_status", "refunded"),
-])
+@pytest.mark.parametrize(
+    "table,row,column,value",
+    [
+        ("transactions_834", outbound("X1", "E1", "2013-11-02 09:00", direction="sideways"), "direction", "sideways"),
+        ("transactions_834", outbound("X1", "E1", "2013-11-02 09:00", ack_code="Q", ack_at=None), "ack_code", "Q"),
+        ("transactions_834", outbound("X1", "E1", "2013-11-02 09:00", maintenance_type="21"), "maintenance_type", "21"),
+        ("payments", payment("P1", "E1", payment_status="refunded"), "payment_status", "refunded"),
+    ],
+)
 def test_unknown_codes(good, table, row, column, value):
     write_table(good / table / "part-0.parquet", table, [row])
     problem, _ = only_error(good)
@@ -180,9 +209,14 @@ def test_missing_csv(good, name):
 
 
 def test_releases_csv_with_a_bad_timestamp(good):
-    write_csv(good / "releases.csv", ["release_id", "deployed_at", "component", "title", "issuer_id"],
-              [["R1", "2013-12-01T05:00:00Z", "834_generator", "fix", ""],
-               ["R2", "first of December", "834_generator", "fix", ""]])
+    write_csv(
+        good / "releases.csv",
+        ["release_id", "deployed_at", "component", "title", "issuer_id"],
+        [
+            ["R1", "2013-12-01T05:00:00Z", "834_generator", "fix", ""],
+            ["R2", "first of December", "834_generator", "fix", ""],
+        ],
+    )
     problem, _ = only_error(good)
     assert problem.column == "deployed_at" and "'first of December'" in problem.message
     assert_report_fails(good, "table releases", "column deployed_at", "first of December")
@@ -196,8 +230,11 @@ def test_csv_missing_a_required_column(good):
 
 
 def test_releases_without_the_optional_issuer_column(good):
-    write_csv(good / "releases.csv", ["release_id", "deployed_at", "component", "title"],
-              [["R1", "2013-12-01T05:00:00Z", "834_generator", "fix"]])
+    write_csv(
+        good / "releases.csv",
+        ["release_id", "deployed_at", "component", "title"],
+        [["R1", "2013-12-01T05:00:00Z", "834_generator", "fix"]],
+    )
     assert not Engine(good).errors
 
 
@@ -214,8 +251,11 @@ def test_empty_csv(good):
 
 
 def test_duplicate_release_ids(good):
-    write_csv(good / "releases.csv", ["release_id", "deployed_at", "component", "title", "issuer_id"],
-              [["R1", "2013-12-01T05:00:00Z", "a", "b", ""], ["R1", "2013-12-02T05:00:00Z", "a", "b", ""]])
+    write_csv(
+        good / "releases.csv",
+        ["release_id", "deployed_at", "component", "title", "issuer_id"],
+        [["R1", "2013-12-01T05:00:00Z", "a", "b", ""], ["R1", "2013-12-02T05:00:00Z", "a", "b", ""]],
+    )
     problem, _ = only_error(good)
     assert problem.column == "release_id"
 
@@ -227,22 +267,30 @@ def test_issuer_missing_from_issuers_csv_is_a_warning(good):
     assert any("55555" in p.message for p in engine.warnings)
 
 
-@pytest.mark.parametrize("flags,needle", [
-    (["--from", "2013-12-01", "--to", "2013-12-01"], "must be after"),
-    (["--as-of", "yesterday"], "not an ISO 8601"),
-    (["--from", "12/01/2013"], "not a date"),
-    (["--window-days", "0"], "at least 1"),
-])
+@pytest.mark.parametrize(
+    "flags,needle",
+    [
+        (["--from", "2013-12-01", "--to", "2013-12-01"], "must be after"),
+        (["--as-of", "yesterday"], "not an ISO 8601"),
+        (["--from", "12/01/2013"], "not a date"),
+        (["--window-days", "0"], "at least 1"),
+    ],
+)
 def test_bad_flags_exit_2(good, flags, needle):
     done = run_report("--data", str(good), *flags)
     assert done.returncode == 2 and needle in done.stderr and "Traceback" not in done.stderr
 
 
 def test_money_as_text_is_rounded_once_to_whole_cents(good):
-    schema = pa.schema([pa.field("total_premium", pa.string()) if f.name == "total_premium" else f
-                        for f in SCHEMAS["enrollments"]])
-    write_table(good / "enrollments" / "part-0.parquet", "enrollments",
-                [enrollment("E1", total_premium="400.014999"), enrollment("E2", total_premium="1.235")], schema=schema)
+    schema = pa.schema(
+        [pa.field("total_premium", pa.string()) if f.name == "total_premium" else f for f in SCHEMAS["enrollments"]]
+    )
+    write_table(
+        good / "enrollments" / "part-0.parquet",
+        "enrollments",
+        [enrollment("E1", total_premium="400.014999"), enrollment("E2", total_premium="1.235")],
+        schema=schema,
+    )
     engine = Engine(good)
     assert not engine.errors
     cents = dict(engine._con.execute("SELECT enrollment_id, total_premium_cents FROM enrollments").fetchall())
@@ -251,6 +299,7 @@ def test_money_as_text_is_rounded_once_to_whole_cents(good):
 
 def test_an_export_replaced_while_it_is_read_is_read_again(good, monkeypatch):
     from dashboard import engine as engine_module
+
     values = iter(["old", "new", "new", "new"])
     monkeypatch.setattr(engine_module, "export_fingerprint", lambda _: next(values))
     engine = Engine(good)

@@ -1,17 +1,31 @@
 """The query catalogue: every .sql file has its header, declares what it binds, and compiles."""
+
 from datetime import datetime
 
 import pytest
+from exportkit import enrollment, write_export
 
 from dashboard.catalog import QUERIES_DIR, CatalogError, load_catalog, parse_query
 from dashboard.engine import Engine
 from dashboard.exports import sql_string
-from exportkit import enrollment, write_export
 
-SAMPLE = {"as_of": datetime(2013, 12, 1), "date_from": None, "date_to": None, "states": ["NC"],
-          "issuers": None, "window_days": 7, "release_issuers": None, "now": datetime(2014, 1, 1),
-          "stages": None, "deadline": None, "stage": "paid", "limit": 100, "category": "matched", "stage_from": "plan_selected",
-          "stage_to": "paid"}
+SAMPLE = {
+    "as_of": datetime(2013, 12, 1),
+    "date_from": None,
+    "date_to": None,
+    "states": ["NC"],
+    "issuers": None,
+    "window_days": 7,
+    "release_issuers": None,
+    "now": datetime(2014, 1, 1),
+    "stages": None,
+    "deadline": None,
+    "stage": "paid",
+    "limit": 100,
+    "category": "matched",
+    "stage_from": "plan_selected",
+    "stage_to": "paid",
+}
 
 ALL_SQL = sorted(QUERIES_DIR.rglob("*.sql"))
 
@@ -51,8 +65,10 @@ def test_a_parameter_in_a_string_literal_is_not_a_parameter(tmp_path):
     path.write_text("-- name: literal\n-- One row.\n-- params: none\nSELECT '$not_a_param' AS text\n")
     assert parse_query(path).params == ()
     # an apostrophe in a comment does not hide the parameters after it; '--' in a literal is no comment
-    path.write_text("-- name: literal\n-- One row.\n-- params: $a integer, $b integer\n"
-                    "SELECT $a -- the issuer's own\n, '--' AS dashes, $b\n")
+    path.write_text(
+        "-- name: literal\n-- One row.\n-- params: $a integer, $b integer\n"
+        "SELECT $a -- the issuer's own\n, '--' AS dashes, $b\n"
+    )
     assert parse_query(path).params == ("a", "b")
 
 
@@ -65,11 +81,16 @@ def test_engine_refuses_wrong_parameters(tmp_path):
 def test_values_are_bound_not_formatted(tmp_path):
     engine = Engine(write_export(tmp_path / "x", enrollments=[enrollment("E1")]))
     hostile = "NC') OR 1=1; DROP TABLE enrollments; --"
-    rows = engine.rows("funnel_counts", as_of=datetime(2013, 12, 1), date_from=None, date_to=None,
-                       states=[hostile], issuers=None)
+    rows = engine.rows(
+        "funnel_counts", as_of=datetime(2013, 12, 1), date_from=None, date_to=None, states=[hostile], issuers=None
+    )
     assert [r["applied"] for r in rows] == [0]
-    assert engine.rows("funnel_counts", as_of=datetime(2013, 12, 1), date_from=None, date_to=None,
-                       states=None, issuers=None)[0]["applied"] == 1
+    assert (
+        engine.rows(
+            "funnel_counts", as_of=datetime(2013, 12, 1), date_from=None, date_to=None, states=None, issuers=None
+        )[0]["applied"]
+        == 1
+    )
 
 
 def test_paths_with_quotes_are_escaped_in_view_ddl(tmp_path):

@@ -1,4 +1,5 @@
 """The demo generator: deterministic, valid, and true to the autumn-2013 scenario (scenario.md)."""
+
 import filecmp
 import json
 from datetime import date, datetime, timedelta
@@ -26,7 +27,9 @@ def test_same_seed_and_size_give_identical_files_and_other_seeds_differ(tmp_path
     assert files(a) == files(b) == files(c)
     match, mismatch, errors = filecmp.cmpfiles(a, b, [str(p) for p in files(a)], shallow=False)
     assert not mismatch and not errors
-    assert (a / "enrollments" / "part-00000.parquet").read_bytes() != (c / "enrollments" / "part-00000.parquet").read_bytes()
+    assert (a / "enrollments" / "part-00000.parquet").read_bytes() != (
+        c / "enrollments" / "part-00000.parquet"
+    ).read_bytes()
 
 
 def test_chunks_do_not_change_with_the_total_size(tmp_path, monkeypatch):
@@ -47,6 +50,7 @@ def test_refuses_to_overwrite_an_export_without_force(tmp_path):
 
 
 # ------------------------------------------------------------ the scenario's facts
+
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
@@ -87,8 +91,9 @@ def test_never_sent_about_one_in_ten_in_late_november_and_under_one_percent_by_m
     _, engine = scenario
     late_november = m.never_sent(q(engine, datetime(2013, 11, 28)))
     assert 0.07 <= late_november["share"] <= 0.16
-    mid_december = m.never_sent(q(engine, datetime(2013, 12, 20), date_from=date(2013, 12, 8),
-                                  date_to=date(2013, 12, 16)))
+    mid_december = m.never_sent(
+        q(engine, datetime(2013, 12, 20), date_from=date(2013, 12, 8), date_to=date(2013, 12, 16))
+    )
     assert mid_december["share"] < 0.01
 
 
@@ -102,9 +107,10 @@ def test_the_december_surge_and_the_deadline_peak(scenario):
     # cumulative shape of the federal marketplace's plan selections: ~7% by Nov 30, ~58% by Dec 28
     assert 0.04 <= selections_by(engine, date(2013, 12, 1)) / total <= 0.12
     assert 0.45 <= selections_by(engine, date(2013, 12, 29)) / total <= 0.70
-    per_day = {d: selections_by(engine, d + timedelta(days=1)) - selections_by(engine, d)
-               for d in (date(2013, 11, 20), date(2013, 12, 10), date(2013, 12, 20), date(2013, 12, 23),
-                         date(2014, 1, 20))}
+    per_day = {
+        d: selections_by(engine, d + timedelta(days=1)) - selections_by(engine, d)
+        for d in (date(2013, 11, 20), date(2013, 12, 10), date(2013, 12, 20), date(2013, 12, 23), date(2014, 1, 20))
+    }
     assert max(per_day, key=per_day.get) == date(2013, 12, 23)
     assert per_day[date(2013, 12, 23)] > 10 * per_day[date(2013, 11, 20)]
 
@@ -181,6 +187,7 @@ def test_every_section_has_something_to_show(scenario):
 
 
 # ------------------------------------------------------------- embedded default
+
 
 @pytest.fixture
 def fresh_default(tmp_path, monkeypatch):

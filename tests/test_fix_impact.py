@@ -1,17 +1,19 @@
 """Fix impact: windows, verdicts, issuer-specific releases, overlaps, and the statistics."""
+
 from datetime import datetime, timedelta
 
 import pytest
-
 from conftest import query
+from exportkit import accepted, enrollment, ts
+
 from dashboard import metrics as m
 from dashboard.stats import judge_change, newcombe_difference_interval, pooled_z_test_p_value, wilson_interval
-from exportkit import accepted, enrollment, ts
 
 R = datetime(2013, 12, 1, 5, 0)
 
 
 # ----------------------------------------------------------------- statistics
+
 
 def test_wilson_interval_known_values():
     # Newcombe (1998), Table I: 81/263 -> 0.2553 to 0.3662
@@ -20,13 +22,16 @@ def test_wilson_interval_known_values():
     assert wilson_interval(0, 10)[0] == 0.0
 
 
-@pytest.mark.parametrize("args,expected", [
-    # Newcombe (1998), Table II, method 10: published to four decimals
-    ((56, 70, 48, 80), (0.0524, 0.3339)),
-    ((9, 10, 3, 10), (0.1705, 0.8090)),
-    ((5, 56, 0, 29), (-0.0381, 0.1926)),
-    ((0, 10, 0, 20), (-0.1611, 0.2775)),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        # Newcombe (1998), Table II, method 10: published to four decimals
+        ((56, 70, 48, 80), (0.0524, 0.3339)),
+        ((9, 10, 3, 10), (0.1705, 0.8090)),
+        ((5, 56, 0, 29), (-0.0381, 0.1926)),
+        ((0, 10, 0, 20), (-0.1611, 0.2775)),
+    ],
+)
 def test_newcombe_hybrid_score_interval_matches_published_values(args, expected):
     low, high = newcombe_difference_interval(*args)
     assert (round(low, 4), round(high, 4)) == expected
@@ -49,6 +54,7 @@ def test_verdicts():
 
 # ------------------------------------------------------------------- windows
 
+
 def batch(prefix, start: datetime, n: int, errored: int, issuer="10001", step=timedelta(minutes=1)):
     """n outbound 834s from `start`, `errored` of them unmatched (no enrollment), the rest clean."""
     enrollments, transactions = [], []
@@ -67,16 +73,21 @@ def batch(prefix, start: datetime, n: int, errored: int, issuer="10001", step=ti
 def build(export, batches, releases, issuers=None):
     enrollments = [e for b in batches for e in b[0]]
     transactions = [t for b in batches for t in b[1]]
-    return export(enrollments=enrollments, transactions=transactions, releases=releases,
-                  issuers=issuers or [["10001", "A", "NC"], ["20002", "B", "TX"]])
+    return export(
+        enrollments=enrollments,
+        transactions=transactions,
+        releases=releases,
+        issuers=issuers or [["10001", "A", "NC"], ["20002", "B", "TX"]],
+    )
 
 
 RELEASE = [["R-834", R.isoformat() + "Z", "834_generator", "834 fixes", ""]]
 
 
 def test_before_and_after_counts_and_improved_verdict(export):
-    engine = build(export, [batch("B", R - timedelta(days=3), 40, 10), batch("A", R + timedelta(days=1), 50, 2)],
-                   RELEASE)
+    engine = build(
+        export, [batch("B", R - timedelta(days=3), 40, 10), batch("A", R + timedelta(days=1), 50, 2)], RELEASE
+    )
     [fix] = m.fix_impact(query(engine, "2013-12-31 00:00"))
     assert fix["before"]["sent"] == 40 and fix["before"]["errored"] == 10 and fix["before"]["rate"] == 0.25
     assert fix["after"]["sent"] == 50 and fix["after"]["errored"] == 2 and fix["after"]["unmatched"] == 2
@@ -91,11 +102,18 @@ def test_before_and_after_counts_and_improved_verdict(export):
 def test_window_boundaries(export):
     w = timedelta(days=7)
     one = timedelta(microseconds=1)
-    engine = build(export, [
-        batch("P", R - w - one, 1, 0), batch("Q", R - w, 1, 0),   # outside, inside before
-        batch("S", R - one, 1, 0), batch("T", R, 1, 0),            # before, after
-        batch("U", R + w, 1, 0), batch("V", R + w + one, 1, 0),    # inside after (closed), outside
-    ], RELEASE)
+    engine = build(
+        export,
+        [
+            batch("P", R - w - one, 1, 0),
+            batch("Q", R - w, 1, 0),  # outside, inside before
+            batch("S", R - one, 1, 0),
+            batch("T", R, 1, 0),  # before, after
+            batch("U", R + w, 1, 0),
+            batch("V", R + w + one, 1, 0),  # inside after (closed), outside
+        ],
+        RELEASE,
+    )
     [fix] = m.fix_impact(query(engine, "2013-12-31 00:00"))
     assert (fix["before"]["sent"], fix["after"]["sent"]) == (2, 2)
     [fix] = m.fix_impact(query(engine, "2013-12-01 05:00"))  # after window closes at T
@@ -105,9 +123,11 @@ def test_window_boundaries(export):
 
 
 def test_release_after_as_of_is_not_judged_but_overlaps(export):
-    releases = RELEASE + [["R-later", "2013-12-03T00:00:00Z", "front_end", "capacity", ""],
-                          ["R-far", "2013-12-20T00:00:00Z", "front_end", "later", ""],
-                          ["R-early", "2013-11-24T05:00:00Z", "hub", "hub fix", "20002"]]
+    releases = RELEASE + [
+        ["R-later", "2013-12-03T00:00:00Z", "front_end", "capacity", ""],
+        ["R-far", "2013-12-20T00:00:00Z", "front_end", "later", ""],
+        ["R-early", "2013-11-24T05:00:00Z", "hub", "hub fix", "20002"],
+    ]
     engine = build(export, [batch("B", R - timedelta(days=1), 5, 0)], releases)
     fixes = m.fix_impact(query(engine, "2013-12-02 00:00"))
     assert [f["release_id"] for f in fixes] == ["R-early", "R-834"]
@@ -119,9 +139,15 @@ def test_release_after_as_of_is_not_judged_but_overlaps(export):
 
 def test_issuer_specific_release_is_judged_on_its_issuers_834s(export):
     releases = [["R-NC", R.isoformat() + "Z", "payment_redirect", "NC link", "20002"]]
-    engine = build(export, [batch("B", R - timedelta(days=2), 40, 10),
-                            batch("C", R - timedelta(days=2), 30, 0, issuer="20002"),
-                            batch("D", R + timedelta(days=2), 35, 7, issuer="20002")], releases)
+    engine = build(
+        export,
+        [
+            batch("B", R - timedelta(days=2), 40, 10),
+            batch("C", R - timedelta(days=2), 30, 0, issuer="20002"),
+            batch("D", R + timedelta(days=2), 35, 7, issuer="20002"),
+        ],
+        releases,
+    )
     [fix] = m.fix_impact(query(engine, "2013-12-31 00:00"))
     assert (fix["before"]["sent"], fix["before"]["errored"]) == (30, 0)
     assert (fix["after"]["sent"], fix["after"]["errored"]) == (35, 7)
@@ -132,8 +158,9 @@ def test_issuer_specific_release_is_judged_on_its_issuers_834s(export):
 
 
 def test_a_release_that_changed_nothing(export):
-    engine = build(export, [batch("B", R - timedelta(days=3), 100, 10), batch("A", R + timedelta(days=1), 100, 11)],
-                   RELEASE)
+    engine = build(
+        export, [batch("B", R - timedelta(days=3), 100, 10), batch("A", R + timedelta(days=1), 100, 11)], RELEASE
+    )
     [fix] = m.fix_impact(query(engine, "2013-12-31 00:00"))
     assert fix["verdict"] == "no clear change" and fix["ci_low"] < 0 < fix["ci_high"]
 

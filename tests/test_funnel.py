@@ -1,10 +1,12 @@
 """Funnel rules of metrics.md, each on a literal fixture with a hand-computed answer."""
+
 from datetime import datetime
 from decimal import Decimal
 
 from conftest import query
-from dashboard import metrics as m
 from exportkit import accepted, effectuation, enrollment, outbound, payment, ts
+
+from dashboard import metrics as m
 
 LATE = "2013-12-31 00:00"
 
@@ -17,30 +19,53 @@ def full_journey(eid, day=2, **overrides):
     """An enrollment that goes all the way through, one stage a day in November."""
     issuer = overrides.get("issuer_id", "10001")
     return dict(
-        enrollment=enrollment(eid, application_submitted_at=ts(f"2013-11-{day:02d} 08:00"),
-                              plan_selected_at=ts(f"2013-11-{day:02d} 09:00"), **overrides),
-        transactions=[accepted(f"X{eid}", eid, f"2013-11-{day + 1:02d} 09:00", f"2013-11-{day + 1:02d} 12:00",
-                               issuer_id=issuer),
-                      effectuation(f"F{eid}", eid, f"2013-11-{day + 4:02d} 09:00", issuer_id=issuer)],
-        payments=[payment(f"P{eid}", eid, redirected_at=f"2013-11-{day + 2:02d} 09:00", redirect_status="ok",
-                          paid_at=f"2013-11-{day + 3:02d} 09:00", payment_status="paid")],
+        enrollment=enrollment(
+            eid,
+            application_submitted_at=ts(f"2013-11-{day:02d} 08:00"),
+            plan_selected_at=ts(f"2013-11-{day:02d} 09:00"),
+            **overrides,
+        ),
+        transactions=[
+            accepted(f"X{eid}", eid, f"2013-11-{day + 1:02d} 09:00", f"2013-11-{day + 1:02d} 12:00", issuer_id=issuer),
+            effectuation(f"F{eid}", eid, f"2013-11-{day + 4:02d} 09:00", issuer_id=issuer),
+        ],
+        payments=[
+            payment(
+                f"P{eid}",
+                eid,
+                redirected_at=f"2013-11-{day + 2:02d} 09:00",
+                redirect_status="ok",
+                paid_at=f"2013-11-{day + 3:02d} 09:00",
+                payment_status="paid",
+            )
+        ],
     )
 
 
 def build(export, journeys, extra_enrollments=(), extra_tx=(), extra_pay=(), **kw):
-    return export(enrollments=[j["enrollment"] for j in journeys] + list(extra_enrollments),
-                  transactions=[t for j in journeys for t in j["transactions"]] + list(extra_tx),
-                  payments=[p for j in journeys for p in j["payments"]] + list(extra_pay), **kw)
+    return export(
+        enrollments=[j["enrollment"] for j in journeys] + list(extra_enrollments),
+        transactions=[t for j in journeys for t in j["transactions"]] + list(extra_tx),
+        payments=[p for j in journeys for p in j["payments"]] + list(extra_pay),
+        **kw,
+    )
 
 
 def test_every_stage_counted_and_conversions(export):
-    engine = build(export, [full_journey("E1")],
-                   extra_enrollments=[enrollment("E2", plan_selected_at=None),
-                                      enrollment("E3"), enrollment("E4")])
+    engine = build(
+        export,
+        [full_journey("E1")],
+        extra_enrollments=[enrollment("E2", plan_selected_at=None), enrollment("E3"), enrollment("E4")],
+    )
     funnel = m.funnel(query(engine, LATE)).total
     assert [s["count"] for s in funnel] == [4, 3, 1, 1, 1, 1, 1]
-    assert funnel[0] == {"stage": "applied", "count": 4, "step_conversion": 1.0,
-                         "overall_conversion": 1.0, "drop_off": 0}
+    assert funnel[0] == {
+        "stage": "applied",
+        "count": 4,
+        "step_conversion": 1.0,
+        "overall_conversion": 1.0,
+        "drop_off": 0,
+    }
     assert funnel[1]["step_conversion"] == 0.75 and funnel[1]["drop_off"] == 1
     assert funnel[2]["step_conversion"] == 1 / 3 and funnel[2]["overall_conversion"] == 0.25
     assert funnel[2]["drop_off"] == 2
@@ -58,13 +83,24 @@ def test_ordered_funnel_a_payment_without_an_834_does_not_count(export):
     journey = full_journey("E1")
     journey["transactions"] = []  # paid and effectuated but the exchange never sent the 834
     engine = build(export, [journey])
-    assert counts(engine) == {"applied": 1, "plan_selected": 1, "sent_834": 0, "accepted_834": 0,
-                              "reached_payment": 0, "paid": 0, "effectuated": 0}
+    assert counts(engine) == {
+        "applied": 1,
+        "plan_selected": 1,
+        "sent_834": 0,
+        "accepted_834": 0,
+        "reached_payment": 0,
+        "paid": 0,
+        "effectuated": 0,
+    }
 
 
 def test_834_routed_to_the_wrong_issuer_does_not_reach_the_consumers_issuer(export):
-    engine = build(export, [], extra_enrollments=[enrollment("E1")],
-                   extra_tx=[accepted("X1", "E1", "2013-11-02 09:00", "2013-11-02 10:00", issuer_id="99999")])
+    engine = build(
+        export,
+        [],
+        extra_enrollments=[enrollment("E1")],
+        extra_tx=[accepted("X1", "E1", "2013-11-02 09:00", "2013-11-02 10:00", issuer_id="99999")],
+    )
     assert counts(engine)["sent_834"] == 0
 
 
@@ -77,9 +113,12 @@ def test_test_records_and_their_rows_are_excluded(export):
 def test_full_subsidy_reaches_payment_stages_at_stage_4_time(export):
     # responsible amount 0: premium 300, subsidy 300; and subsidy above premium (never below 0)
     for aptc in (Decimal("300.00"), Decimal("450.00")):
-        engine = build(export, [], extra_enrollments=[
-            enrollment("E1", total_premium=Decimal("300.00"), aptc_amount=aptc)],
-            extra_tx=[accepted("X1", "E1", "2013-11-02 09:00", "2013-11-02 12:00")])
+        engine = build(
+            export,
+            [],
+            extra_enrollments=[enrollment("E1", total_premium=Decimal("300.00"), aptc_amount=aptc)],
+            extra_tx=[accepted("X1", "E1", "2013-11-02 09:00", "2013-11-02 12:00")],
+        )
         stages = engine.rows("time_to_convert", **query(engine, LATE).params())
         assert counts(engine)["paid"] == 1 and counts(engine)["effectuated"] == 0
         by_pair = {(r["stage_from"], r["stage_to"]): r for r in stages}
@@ -88,25 +127,39 @@ def test_full_subsidy_reaches_payment_stages_at_stage_4_time(export):
 
 
 def test_unknown_premium_is_not_a_full_subsidy(export):
-    engine = build(export, [], extra_enrollments=[enrollment("E1", total_premium=None, aptc_amount=None)],
-                   extra_tx=[accepted("X1", "E1", "2013-11-02 09:00", "2013-11-02 12:00",
-                                      total_premium=None, aptc_amount=None)])
+    engine = build(
+        export,
+        [],
+        extra_enrollments=[enrollment("E1", total_premium=None, aptc_amount=None)],
+        extra_tx=[accepted("X1", "E1", "2013-11-02 09:00", "2013-11-02 12:00", total_premium=None, aptc_amount=None)],
+    )
     assert counts(engine)["reached_payment"] == 0
 
 
 def test_a_direct_payment_without_redirect_reaches_payment_and_paid(export):
-    engine = build(export, [], extra_enrollments=[enrollment("E1")],
-                   extra_tx=[accepted("X1", "E1", "2013-11-02 09:00", "2013-11-02 12:00")],
-                   extra_pay=[payment("P1", "E1", paid_at="2013-11-05 09:00", payment_status="paid"),
-                              payment("P0", "E1", redirected_at="2013-11-03 09:00",
-                                      redirect_status="broken_link", payment_status="failed")])
+    engine = build(
+        export,
+        [],
+        extra_enrollments=[enrollment("E1")],
+        extra_tx=[accepted("X1", "E1", "2013-11-02 09:00", "2013-11-02 12:00")],
+        extra_pay=[
+            payment("P1", "E1", paid_at="2013-11-05 09:00", payment_status="paid"),
+            payment(
+                "P0", "E1", redirected_at="2013-11-03 09:00", redirect_status="broken_link", payment_status="failed"
+            ),
+        ],
+    )
     assert counts(engine)["reached_payment"] == 1 and counts(engine)["paid"] == 1
 
 
 def test_acknowledgement_stamped_before_its_834_is_clamped_and_waits_for_the_834(export):
     # ack stamped 11-01 20:00, but the 834 was only sent 11-03 09:00
-    engine = build(export, [], extra_enrollments=[enrollment("E1")],
-                   extra_tx=[accepted("X1", "E1", "2013-11-03 09:00", "2013-11-01 20:00")])
+    engine = build(
+        export,
+        [],
+        extra_enrollments=[enrollment("E1")],
+        extra_tx=[accepted("X1", "E1", "2013-11-03 09:00", "2013-11-01 20:00")],
+    )
     assert counts(engine, "2013-11-02 00:00")["accepted_834"] == 0  # the 834 does not exist yet
     assert counts(engine, "2013-11-03 09:00")["accepted_834"] == 1
     ttc = {(r["from"], r["to"]): r for r in m.time_to_convert(query(engine, LATE))}
@@ -116,8 +169,12 @@ def test_acknowledgement_stamped_before_its_834_is_clamped_and_waits_for_the_834
 
 
 def test_acknowledgement_needs_code_and_time(export):
-    engine = build(export, [], extra_enrollments=[enrollment("E1")],
-                   extra_tx=[outbound("X1", "E1", "2013-11-02 09:00", ack_code="A", ack_at=None)])
+    engine = build(
+        export,
+        [],
+        extra_enrollments=[enrollment("E1")],
+        extra_tx=[outbound("X1", "E1", "2013-11-02 09:00", ack_code="A", ack_at=None)],
+    )
     assert counts(engine)["accepted_834"] == 0
 
 
@@ -141,8 +198,11 @@ def test_cancelled_keep_their_stages_and_are_counted_separately(export):
 
 
 def test_breakdowns_by_issuer_and_state_add_up(export):
-    engine = build(export, [full_journey("E1"), full_journey("E2", issuer_id="20002", state="TX")],
-                   extra_enrollments=[enrollment("E3", state="TX", issuer_id="20002", plan_selected_at=None)])
+    engine = build(
+        export,
+        [full_journey("E1"), full_journey("E2", issuer_id="20002", state="TX")],
+        extra_enrollments=[enrollment("E3", state="TX", issuer_id="20002", plan_selected_at=None)],
+    )
     result = m.funnel(query(engine, LATE))
     assert sorted(result.by_issuer) == ["10001", "20002"] and sorted(result.by_state) == ["NC", "TX"]
     assert [s["count"] for s in result.by_issuer["20002"]] == [2, 1, 1, 1, 1, 1, 1]
@@ -157,6 +217,7 @@ def test_filters_and_window_select_the_cohort(export):
     assert counts(engine, states=("TX",), issuers=("10001",))["applied"] == 0
     assert counts(engine, issuers=("00000",))["applied"] == 0
     from datetime import date
+
     assert counts(engine, date_from=date(2013, 11, 10))["applied"] == 1
     assert counts(engine, date_to=date(2013, 11, 10))["applied"] == 1
     assert counts(engine, date_from=date(2013, 11, 2), date_to=date(2013, 11, 3))["applied"] == 1
@@ -166,11 +227,20 @@ def test_time_to_convert_median_and_p90_interpolate(export):
     journeys = []
     for i, hours in enumerate([10, 20, 30, 40]):
         eid = f"E{i}"
-        journeys.append(dict(
-            enrollment=enrollment(eid, plan_selected_at=ts("2013-11-01 10:00")),
-            transactions=[accepted(f"X{eid}", eid, "2013-11-01 10:00", f"2013-11-0{1 + (10 + hours) // 24} "
-                                   f"{(10 + hours) % 24:02d}:00")],
-            payments=[]))
+        journeys.append(
+            dict(
+                enrollment=enrollment(eid, plan_selected_at=ts("2013-11-01 10:00")),
+                transactions=[
+                    accepted(
+                        f"X{eid}",
+                        eid,
+                        "2013-11-01 10:00",
+                        f"2013-11-0{1 + (10 + hours) // 24} {(10 + hours) % 24:02d}:00",
+                    )
+                ],
+                payments=[],
+            )
+        )
     engine = build(export, journeys)
     first = m.time_to_convert(query(engine, LATE))[0]
     assert (first["from"], first["to"], first["n"]) == ("plan_selected", "accepted_834", 4)
@@ -181,8 +251,13 @@ def test_time_to_convert_median_and_p90_interpolate(export):
 
 
 def test_plan_selected_before_application_is_clamped(export):
-    engine = build(export, [], extra_enrollments=[enrollment(
-        "E1", application_submitted_at=ts("2013-11-02 10:00"), plan_selected_at=ts("2013-11-02 09:00"))])
+    engine = build(
+        export,
+        [],
+        extra_enrollments=[
+            enrollment("E1", application_submitted_at=ts("2013-11-02 10:00"), plan_selected_at=ts("2013-11-02 09:00"))
+        ],
+    )
     ttc = {(r["from"], r["to"]): r for r in m.time_to_convert(query(engine, LATE))}
     assert ttc[("applied", "plan_selected")]["median"] == 0.0
 
@@ -193,11 +268,20 @@ def test_accepted_entry_is_the_earliest_acknowledgement_known_by_t_with_several_
     # was sent), C at 14:00 (ack 11:00). Stage 4 is entered at the earliest ack_at among those
     # known by T, never before the 834 stage (first sent at 10:00).
     engine = export(
-        enrollments=[enrollment("T1", is_test=True, application_submitted_at=ts("2013-11-01 08:00"),
-                                plan_selected_at=ts("2013-11-01 09:00"))],
-        transactions=[accepted("A", "T1", "2013-11-02 10:00", "2013-11-02 12:00"),
-                      accepted("B", "T1", "2013-11-02 13:00", "2013-11-02 11:30"),
-                      accepted("C", "T1", "2013-11-02 14:00", "2013-11-02 11:00")])
+        enrollments=[
+            enrollment(
+                "T1",
+                is_test=True,
+                application_submitted_at=ts("2013-11-01 08:00"),
+                plan_selected_at=ts("2013-11-01 09:00"),
+            )
+        ],
+        transactions=[
+            accepted("A", "T1", "2013-11-02 10:00", "2013-11-02 12:00"),
+            accepted("B", "T1", "2013-11-02 13:00", "2013-11-02 11:30"),
+            accepted("C", "T1", "2013-11-02 14:00", "2013-11-02 11:00"),
+        ],
+    )
 
     def entered(as_of):
         (row,) = m.canaries(query(engine, as_of))

@@ -3,6 +3,7 @@
 An incrementally prepared export must give exactly the numbers, problems and table summary of
 one prepared from scratch, whatever the change: files added, rewritten or removed.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,19 +12,20 @@ import time
 from decimal import Decimal
 
 import pytest
+from exportkit import accepted, effectuation, enrollment, outbound, payment, ts, write_export, write_table
 
 from dashboard import data
 from dashboard import metrics as m
 from dashboard.engine import Engine
 from dashboard.report import build_report
-from exportkit import accepted, effectuation, enrollment, outbound, payment, ts, write_export, write_table
 
 AS_OF = ["2013-11-02 12:00", "2013-11-20 00:00", "2014-01-31 00:00"]
 
 
 def snapshot(directory) -> dict:
-    return {str(p.relative_to(directory)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(directory.rglob("*"))}
+    return {
+        str(p.relative_to(directory)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(directory.rglob("*"))
+    }
 
 
 def same_as_from_scratch(engine: Engine, root) -> None:
@@ -32,23 +34,30 @@ def same_as_from_scratch(engine: Engine, root) -> None:
     assert engine.table_summary() == scratch.table_summary()
     for as_of in AS_OF:
         for filters in (m.Filters(), m.Filters(states=("NC",)), m.Filters(issuers=("20002",))):
-            assert (build_report(m.Query(engine, ts(as_of), filters))
-                    == build_report(m.Query(scratch, ts(as_of), filters))), (as_of, filters)
+            assert build_report(m.Query(engine, ts(as_of), filters)) == build_report(
+                m.Query(scratch, ts(as_of), filters)
+            ), (as_of, filters)
 
 
 @pytest.fixture
 def base(tmp_path):
     root = write_export(
         tmp_path / "export",
-        enrollments=[enrollment("E1"), enrollment("E2", state="TX", issuer_id="20002"),
-                     enrollment("E3", plan_selected_at=ts("2013-11-01 11:00")),
-                     enrollment("T1", is_test=True)],
-        transactions=[accepted("X1", "E1", "2013-11-02 09:00", "2013-11-02 10:00"),
-                      outbound("X2", "E2", "2013-11-02 09:00", issuer_id="20002"),
-                      outbound("X9", "E9", "2013-11-02 09:00"),  # unmatched until E9 arrives
-                      accepted("XT", "T1", "2013-11-02 09:00", "2013-11-02 10:00")],
+        enrollments=[
+            enrollment("E1"),
+            enrollment("E2", state="TX", issuer_id="20002"),
+            enrollment("E3", plan_selected_at=ts("2013-11-01 11:00")),
+            enrollment("T1", is_test=True),
+        ],
+        transactions=[
+            accepted("X1", "E1", "2013-11-02 09:00", "2013-11-02 10:00"),
+            outbound("X2", "E2", "2013-11-02 09:00", issuer_id="20002"),
+            outbound("X9", "E9", "2013-11-02 09:00"),  # unmatched until E9 arrives
+            accepted("XT", "T1", "2013-11-02 09:00", "2013-11-02 10:00"),
+        ],
         payments=[payment("P1", "E1", redirected_at="2013-11-03 09:00", redirect_status="ok")],
-        issuers=[["10001", "Test Mutual", "NC"], ["20002", "Lone Star", "TX"]])
+        issuers=[["10001", "Test Mutual", "NC"], ["20002", "Lone Star", "TX"]],
+    )
     return root
 
 
@@ -66,33 +75,55 @@ def test_prepared_once_then_reused_and_nothing_written_into_the_export(base, tmp
 
 def test_incremental_after_files_are_added_rewritten_and_removed(base, tmp_path):
     prepared = tmp_path / "prepared"
-    write_table(base / "transactions_834" / "day-2.parquet", "transactions_834",
-                [effectuation("F1", "E1", "2013-11-05 09:00")])
-    write_table(base / "payments" / "day-2.parquet", "payments",
-                [payment("P2", "E2", paid_at="2013-11-04 09:00", payment_status="paid")])
+    write_table(
+        base / "transactions_834" / "day-2.parquet", "transactions_834", [effectuation("F1", "E1", "2013-11-05 09:00")]
+    )
+    write_table(
+        base / "payments" / "day-2.parquet",
+        "payments",
+        [payment("P2", "E2", paid_at="2013-11-04 09:00", payment_status="paid")],
+    )
     serving = Engine(base, prepared_dir=prepared)  # stays open, as the dashboard's current export does
 
     # the next export: new files, one rewritten, one removed
-    write_table(base / "enrollments" / "day-3.parquet", "enrollments",
-                [enrollment("E9"), enrollment("E4", application_submitted_at=ts("2013-11-19 08:00"),
-                                                  plan_selected_at=ts("2013-11-19 09:00"))])
-    write_table(base / "transactions_834" / "day-3.parquet", "transactions_834",
-                [accepted("X3", "E3", "2013-11-03 09:00", "2013-11-03 11:00"),
-                 outbound("X1b", "E1", "2013-11-04 09:00"),  # a duplicate of X1
-                 outbound("X0", None, "2013-11-04 09:00")])
-    write_table(base / "payments" / "day-2.parquet", "payments",  # rewritten: the payment failed after all
-                [payment("P2", "E2", redirected_at="2013-11-04 08:00", redirect_status="ok",
-                         payment_status="failed")])
+    write_table(
+        base / "enrollments" / "day-3.parquet",
+        "enrollments",
+        [
+            enrollment("E9"),
+            enrollment("E4", application_submitted_at=ts("2013-11-19 08:00"), plan_selected_at=ts("2013-11-19 09:00")),
+        ],
+    )
+    write_table(
+        base / "transactions_834" / "day-3.parquet",
+        "transactions_834",
+        [
+            accepted("X3", "E3", "2013-11-03 09:00", "2013-11-03 11:00"),
+            outbound("X1b", "E1", "2013-11-04 09:00"),  # a duplicate of X1
+            outbound("X0", None, "2013-11-04 09:00"),
+        ],
+    )
+    write_table(
+        base / "payments" / "day-2.parquet",
+        "payments",  # rewritten: the payment failed after all
+        [payment("P2", "E2", redirected_at="2013-11-04 08:00", redirect_status="ok", payment_status="failed")],
+    )
     os.remove(base / "transactions_834" / "day-2.parquet")  # the effectuation is withdrawn
     engine = Engine(base, prepared_dir=prepared)
     assert engine.preparation == "incremental"
     same_as_from_scratch(engine, base)
     assert serving.rows("funnel_counts", **m.Query(serving, ts(AS_OF[-1])).params())  # still serves
     # and again on top of the incremental one
-    write_table(base / "enrollments" / "day-4.parquet", "enrollments",
-                [enrollment("E5", total_premium=Decimal("50"), aptc_amount=Decimal("50"))])
-    write_table(base / "transactions_834" / "day-4.parquet", "transactions_834",
-                [accepted("X5", "E5", "2013-11-06 09:00", "2013-11-06 10:00")])
+    write_table(
+        base / "enrollments" / "day-4.parquet",
+        "enrollments",
+        [enrollment("E5", total_premium=Decimal("50"), aptc_amount=Decimal("50"))],
+    )
+    write_table(
+        base / "transactions_834" / "day-4.parquet",
+        "transactions_834",
+        [accepted("X5", "E5", "2013-11-06 09:00", "2013-11-06 10:00")],
+    )
     engine = Engine(base, prepared_dir=prepared)
     assert engine.preparation == "incremental"
     same_as_from_scratch(engine, base)
@@ -101,8 +132,11 @@ def test_incremental_after_files_are_added_rewritten_and_removed(base, tmp_path)
 
 def test_problems_of_an_unchanged_file_are_kept_and_new_ones_found(base, tmp_path):
     prepared = tmp_path / "prepared"
-    write_table(base / "payments" / "odd.parquet", "payments",
-                [payment("P7", "E3", redirected_at="2013-11-03 09:00", redirect_status="maybe")])
+    write_table(
+        base / "payments" / "odd.parquet",
+        "payments",
+        [payment("P7", "E3", redirected_at="2013-11-03 09:00", redirect_status="maybe")],
+    )
     Engine(base, prepared_dir=prepared)
     write_table(base / "enrollments" / "dup.parquet", "enrollments", [enrollment("E1")])
     engine = Engine(base, prepared_dir=prepared)
@@ -167,9 +201,9 @@ def test_the_previous_export_serves_while_a_new_one_is_prepared(base, monkeypatc
 
 
 def test_pages_say_so_while_they_show_the_previous_export(base, monkeypatch):
+    from conftest import REPO
     from streamlit.testing.v1 import AppTest
 
-    from conftest import REPO
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(base))
     monkeypatch.setenv("DASHBOARD_NEW_EXPORT_WAIT_SECONDS", "0.2")
 

@@ -1,17 +1,18 @@
 """Protected health information (subscriber ids, birth dates) never leaves the database."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from conftest import REPO
+from streamlit.testing.v1 import AppTest
+from test_access_app import rendered_text
+from test_catalog import SAMPLE
+
 from dashboard import demo
 from dashboard.catalog import load_catalog
 from dashboard.engine import Engine
-from test_access_app import rendered_text
-from test_catalog import SAMPLE
 
 PROTECTED_COLUMNS = {"subscriber_id", "subscriber_birth_date"}
 PAGES = ["overview", "funnel", "errors", "backlog", "issuer", "standup", "health"]
@@ -43,6 +44,6 @@ def test_no_page_sends_a_subscriber_id_or_birth_date(export, monkeypatch, page):
         at.switch_page(f"app_pages/{page}.py")
     at.run()
     text = rendered_text(at)
-    assert "SUB0" not in text                      # the demo's subscriber ids
+    assert "SUB0" not in text  # the demo's subscriber ids
     assert not PROTECTED_COLUMNS & set(re.findall(r"[a-z_]+", text))
     assert not re.search(r"\b19[4-9][0-9]-[01][0-9]-[0-3][0-9]\b", text)  # birth dates are 1949-1996 here

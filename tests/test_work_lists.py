@@ -3,13 +3,14 @@
 Each list or trend is checked against the metric it details (the drop-off it lists, the backlog
 it itemises, the count as of each day's end) on random adversarial exports.
 """
+
 from datetime import date, datetime, timedelta
 
 import pytest
+from test_against_reference import FILTERS, START, random_export
 
 from dashboard import metrics as m
 from dashboard.engine import Engine
-from test_against_reference import FILTERS, START, random_export
 
 NO_LIMIT = 10**9
 

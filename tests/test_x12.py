@@ -1,4 +1,5 @@
 """`python -m dashboard ingest-x12`: X12 834 / 999 files into transactions_834 (dashboard/x12.py, ingest.py)."""
+
 from __future__ import annotations
 
 import json
@@ -22,10 +23,15 @@ SAMPLES = Path(__file__).resolve().parent / "fixtures" / "x12"
 INVALID_SAMPLES = ("lfh_enroll-employee-managed-care.834", "pyx12_example834_5010.txt")
 # every valid sample and the rows it gives (one per policy id per transaction set)
 VALID_SAMPLES = {
-    "lfh_add-dependent.834": 1, "lfh_add-subscriber-coverage.834": 1, "lfh_cancel-dependent.834": 1,
-    "lfh_change-subscriber-information.834": 1, "lfh_enroll-employee-multiple-products.834": 1,
-    "lfh_reinstate-employee-coverage-level.834": 1, "lfh_reinstate-employee.834": 1,
-    "lfh_reinstate-member-eligiblity-ins.834": 1, "lfh_terminate-subscriber-eligibility.834": 1,
+    "lfh_add-dependent.834": 1,
+    "lfh_add-subscriber-coverage.834": 1,
+    "lfh_cancel-dependent.834": 1,
+    "lfh_change-subscriber-information.834": 1,
+    "lfh_enroll-employee-multiple-products.834": 1,
+    "lfh_reinstate-employee-coverage-level.834": 1,
+    "lfh_reinstate-employee.834": 1,
+    "lfh_reinstate-member-eligiblity-ins.834": 1,
+    "lfh_terminate-subscriber-eligibility.834": 1,
     # three INS loops, each with its own REF*0F (M000002 with REF*1L*GRP002, M000003, M000004) and no
     # REF*1L on the dependents: three policy ids, three rows (see test_policy_grouping_of_dependents)
     "pyx12_834_deident_family.txt": 3,
@@ -48,13 +54,19 @@ def samples() -> Path:
 
 
 def isa(sender: str, receiver: str, control: str) -> str:
-    return (f"ISA*00*          *00*          *ZZ*{sender:<15}*ZZ*{receiver:<15}*131201*1000*^*00501*{control}"
-            "*0*P*:")
+    return f"ISA*00*          *00*          *ZZ*{sender:<15}*ZZ*{receiver:<15}*131201*1000*^*00501*{control}*0*P*:"
 
 
-def member(subscriber: bool = True, s0f: str = "S1", s1l: str | None = "P1", birth: str = "19800517",
-           plan: str | None = "12345NC0010001-01", premium: str | None = "400.00",
-           aptc: str | None = "250.00", reason: str = "EC") -> list[str]:
+def member(
+    subscriber: bool = True,
+    s0f: str = "S1",
+    s1l: str | None = "P1",
+    birth: str = "19800517",
+    plan: str | None = "12345NC0010001-01",
+    premium: str | None = "400.00",
+    aptc: str | None = "250.00",
+    reason: str = "EC",
+) -> list[str]:
     """One 2000 loop in the marketplace's layout (2300 with REF*CE, 2750 premium categories)."""
     segs = [f"INS*{'Y*18' if subscriber else 'N*19'}*021*{reason}*A***AC", f"REF*0F*{s0f}"]
     if s1l:
@@ -73,32 +85,57 @@ def member(subscriber: bool = True, s0f: str = "S1", s1l: str | None = "P1", bir
     return segs
 
 
-def x834(*sets: list[str], sender: str = "CMSFFM", receiver: str = "12345", tz: str | None = "ET",
-         gs_date: str = "20131201", gs_time: str = "1000", group: str = "101", control: str = "000000101") -> str:
+def x834(
+    *sets: list[str],
+    sender: str = "CMSFFM",
+    receiver: str = "12345",
+    tz: str | None = "ET",
+    gs_date: str = "20131201",
+    gs_time: str = "1000",
+    group: str = "101",
+    control: str = "000000101",
+) -> str:
     """An interchange of one 834 group; each set is a list of 2000-loop segments (ST02 0001, 0002, ...)."""
     body = [isa(sender, receiver, control), f"GS*BE*{sender}*{receiver}*{gs_date}*{gs_time}*{group}*X*005010X220A1"]
     for n, members in enumerate(sets, 1):
         st02 = f"{n:04d}"
-        segs = [f"ST*834*{st02}*005010X220A1", f"BGN*00*REF{st02}*20131201*1000*{tz or ''}***2",
-                "N1*P5*EXCHANGE*FI*123456789", "N1*IN*ISSUER*FI*987654321", *members]
+        segs = [
+            f"ST*834*{st02}*005010X220A1",
+            f"BGN*00*REF{st02}*20131201*1000*{tz or ''}***2",
+            "N1*P5*EXCHANGE*FI*123456789",
+            "N1*IN*ISSUER*FI*987654321",
+            *members,
+        ]
         body += segs + [f"SE*{len(segs) + 1}*{st02}"]
     body += [f"GE*{len(sets)}*{group}", f"IEA*1*{control}"]
     return "~\n".join(body) + "~\n"
 
 
-def x999(loops: list[tuple[str, str, list[str]]], sender: str = "12345", receiver: str = "CMSFFM",
-         group: str = "101", gs_date: str = "20131202", gs_time: str = "083000",
-         control: str = "000000900") -> str:
+def x999(
+    loops: list[tuple[str, str, list[str]]],
+    sender: str = "12345",
+    receiver: str = "CMSFFM",
+    group: str = "101",
+    gs_date: str = "20131202",
+    gs_time: str = "083000",
+    control: str = "000000900",
+) -> str:
     """A 999 acknowledging 834 sets of group `group`: loops of (ST02, IK5 elements, IK3/IK4 segments)."""
     segs = ["ST*999*0001*005010X231A1", f"AK1*BE*{group}*005010X220A1"]
     for st02, ik5, errors in loops:
         segs += [f"AK2*834*{st02}*005010X220A1", *errors, f"IK5*{ik5}"]
     accepted = sum(1 for _, ik5, _ in loops if ik5[0] in "AE")
-    segs.append(f"AK9*{'A' if accepted == len(loops) else 'P' if accepted else 'R'}*{len(loops)}*{len(loops)}"
-                f"*{accepted}")
+    segs.append(
+        f"AK9*{'A' if accepted == len(loops) else 'P' if accepted else 'R'}*{len(loops)}*{len(loops)}*{accepted}"
+    )
     segs.append(f"SE*{len(segs) + 1}*0001")
-    body = [isa(sender, receiver, control), f"GS*FA*{sender}*{receiver}*{gs_date}*{gs_time}*900*X*005010X231A1",
-            *segs, "GE*1*900", f"IEA*1*{control}"]
+    body = [
+        isa(sender, receiver, control),
+        f"GS*FA*{sender}*{receiver}*{gs_date}*{gs_time}*900*X*005010X231A1",
+        *segs,
+        "GE*1*900",
+        f"IEA*1*{control}",
+    ]
     return "~\n".join(body) + "~\n"
 
 
@@ -216,9 +253,15 @@ def test_policy_grouping_of_dependents(samples):
 
 
 def test_marketplace_layout_money_plan_and_members():
-    text = valid(x834(member(premium="400.00", aptc="250.5") + member(subscriber=False)
-                      + member(s0f="S2", s1l="P2", birth="19700101", plan="67890TX0020002-03", premium=None,
-                               aptc=None, reason="28")))
+    text = valid(
+        x834(
+            member(premium="400.00", aptc="250.5")
+            + member(subscriber=False)
+            + member(
+                s0f="S2", s1l="P2", birth="19700101", plan="67890TX0020002-03", premium=None, aptc=None, reason="28"
+            )
+        )
+    )
     rows = {r["enrollment_id"]: r for r in x12.read_x12(text, "lit").rows}
     # INS*Y ... REF*1L*P1, REF*CE*12345NC0010001-01, N1*75*PRE AMT TOT/REF*9X*400.00, N1*75*APTC AMT/REF*9X*250.5
     # plus a dependent INS*N with REF*1L*P1
@@ -231,12 +274,15 @@ def test_marketplace_layout_money_plan_and_members():
     assert p2["total_premium"] is None and p2["aptc_amount"] is None and p2["member_count"] == 1
 
 
-@pytest.mark.parametrize("segment, element, text", [
-    ("REF", "REF02", x834(member(plan="12345NC0010001-0"))),  # 15 characters once the hyphen is gone
-    ("REF", "REF02", x834(member(premium="400.005"))),  # not whole cents
-    ("BGN", "BGN05", x834(member(), tz="LT")),  # local time: which zone?
-    ("BGN", "BGN05", x834(member(), tz="01")),
-])
+@pytest.mark.parametrize(
+    "segment, element, text",
+    [
+        ("REF", "REF02", x834(member(plan="12345NC0010001-0"))),  # 15 characters once the hyphen is gone
+        ("REF", "REF02", x834(member(premium="400.005"))),  # not whole cents
+        ("BGN", "BGN05", x834(member(), tz="LT")),  # local time: which zone?
+        ("BGN", "BGN05", x834(member(), tz="01")),
+    ],
+)
 def test_valid_but_unmappable_is_a_finding(segment, element, text):
     result = x12.read_x12(valid(text), "odd.834")
     assert result.kind == "rejected" and result.rows == []
@@ -251,15 +297,18 @@ def test_valid_but_unmappable_is_a_finding(segment, element, text):
 
 def test_invalid_samples_rejected_and_valid_file_still_ingested(samples, tmp_path, capsys):
     export = tmp_path / "export"
-    code, out, err = ingest_cli(capsys, *(samples / n for n in INVALID_SAMPLES),
-                                samples / "pyx12_834_deident_new_enroll.txt", "--out", export)
+    code, out, err = ingest_cli(
+        capsys, *(samples / n for n in INVALID_SAMPLES), samples / "pyx12_834_deident_new_enroll.txt", "--out", export
+    )
     assert code == 2
     # each finding names the file and the segment: managed-care's DTP*358 (the 10th segment of the file)
     # and the example's leading spaces and over-long INS06-01
     assert f"  {samples / INVALID_SAMPLES[0]}: segment 10 DTP: Segment DTP*358 not found" in err
     assert f"  {samples / INVALID_SAMPLES[1]}: segment 2 GS: Segment contains a leading space" in err
-    assert (f"  {samples / INVALID_SAMPLES[1]}: segment 8 INS element INS06-01: Data element \"Medicare Plan "
-            "Code\" (INS06-01) is too long") in err
+    assert (
+        f'  {samples / INVALID_SAMPLES[1]}: segment 8 INS element INS06-01: Data element "Medicare Plan '
+        'Code" (INS06-01) is too long'
+    ) in err
     assert "Traceback" not in err and "pyx12_834_deident_new_enroll.txt: ingested, 834: 1 row(s)" in out
     [row] = table_rows(export)
     assert row["enrollment_id"] == "GRP001"
@@ -310,8 +359,11 @@ def test_written_table_has_the_contract_schema_and_nothing_else_appears(samples,
     table = pq.read_table(export / TABLE)
     assert table.schema.equals(SCHEMAS["transactions_834"]) and table.num_rows == 2
     assert pq.read_schema(export / TABLE).names == SCHEMAS["transactions_834"].names
-    visible = sorted(str(p.relative_to(export)) for p in export.rglob("*")
-                     if p.is_file() and not any(part.startswith((".", "_")) for part in p.relative_to(export).parts))
+    visible = sorted(
+        str(p.relative_to(export))
+        for p in export.rglob("*")
+        if p.is_file() and not any(part.startswith((".", "_")) for part in p.relative_to(export).parts)
+    )
     assert visible == sorted([str(TABLE), str(other.relative_to(export)), "releases.csv"])
     assert other.read_text() == "placeholder bytes" and releases.read_text().startswith("release_id,")
     assert not [p for p in export.rglob(".*")]  # no temporary file left behind
@@ -336,7 +388,10 @@ def test_999_in_the_same_run(tmp_path, capsys):
     rows = by_enrollment(tmp_path / "export")
     # ack_at: the 999's GS*FA ... 20131202*083000, read as UTC
     assert (rows["P1"]["ack_code"], rows["P1"]["ack_at"], rows["P1"]["error_code"]) == (
-        "A", datetime(2013, 12, 2, 8, 30), None)
+        "A",
+        datetime(2013, 12, 2, 8, 30),
+        None,
+    )
     assert (rows["P2"]["ack_code"], rows["P2"]["error_code"]) == ("R", "5")
 
 
@@ -356,7 +411,10 @@ def test_999_before_and_after_its_834_in_later_runs(tmp_path, capsys):
     code, out, _ = ingest_cli(capsys, write(tmp_path, "late.999", late), "--out", export)
     rows = by_enrollment(export)
     assert (rows["P1"]["ack_code"], rows["P1"]["ack_at"], rows["P1"]["error_code"]) == (
-        "R", datetime(2013, 12, 3, 8, 30), "7")
+        "R",
+        datetime(2013, 12, 3, 8, 30),
+        "7",
+    )
     assert rows["P2"]["ack_code"] == "E" and len(rows) == 2
 
 
@@ -376,16 +434,19 @@ def test_999_matches_the_set_sent_to_its_sender(tmp_path, capsys):
 # Time zones and direction
 
 
-@pytest.mark.parametrize("tz, gs_date, gs_time, utc", [
-    ("ET", "20131201", "1000", datetime(2013, 12, 1, 15)),  # EST, UTC-5
-    ("ET", "20130701", "1000", datetime(2013, 7, 1, 14)),  # EDT, UTC-4
-    ("ES", "20130701", "1000", datetime(2013, 7, 1, 15)),  # fixed UTC-5, even in summer
-    ("PD", "20131201", "1000", datetime(2013, 12, 1, 17)),  # fixed UTC-7
-    ("HT", "20130701", "1000", datetime(2013, 7, 1, 20)),  # Hawaii: no daylight saving
-    ("UT", "20131201", "1000", datetime(2013, 12, 1, 10)),
-    (None, "20131201", "1000", datetime(2013, 12, 1, 10)),  # no BGN05: UTC
-    ("CT", "20131201", "10203045", datetime(2013, 12, 1, 16, 20, 30, 450000)),  # HHMMSSDD
-])
+@pytest.mark.parametrize(
+    "tz, gs_date, gs_time, utc",
+    [
+        ("ET", "20131201", "1000", datetime(2013, 12, 1, 15)),  # EST, UTC-5
+        ("ET", "20130701", "1000", datetime(2013, 7, 1, 14)),  # EDT, UTC-4
+        ("ES", "20130701", "1000", datetime(2013, 7, 1, 15)),  # fixed UTC-5, even in summer
+        ("PD", "20131201", "1000", datetime(2013, 12, 1, 17)),  # fixed UTC-7
+        ("HT", "20130701", "1000", datetime(2013, 7, 1, 20)),  # Hawaii: no daylight saving
+        ("UT", "20131201", "1000", datetime(2013, 12, 1, 10)),
+        (None, "20131201", "1000", datetime(2013, 12, 1, 10)),  # no BGN05: UTC
+        ("CT", "20131201", "10203045", datetime(2013, 12, 1, 16, 20, 30, 450000)),  # HHMMSSDD
+    ],
+)
 def test_sent_at_reads_gs_time_in_the_bgn05_zone(tz, gs_date, gs_time, utc):
     [row] = x12.read_x12(valid(x834(member(), tz=tz, gs_date=gs_date, gs_time=gs_time)), "tz").rows
     assert row["sent_at"] == utc
@@ -398,14 +459,17 @@ def test_unknown_time_code_is_rejected_through_the_cli(tmp_path, capsys):
     assert not (tmp_path / "export").exists()
 
 
-@pytest.mark.parametrize("sender, receiver, flags, direction, issuer", [
-    ("CMSFFM", "12345", [], "outbound", "12345"),
-    ("12345", "CMSFFM", [], "inbound", "12345"),
-    ("STATEX", "12345", [], "outbound", "12345"),  # neither side is the exchange: sender to receiver
-    ("12345", "STATEX", [], "outbound", "STATEX"),
-    ("12345", "STATEX", ["--exchange-id", "STATEX"], "inbound", "12345"),
-    ("CMSFFM", "12345", ["--exchange-id", "STATEX"], "outbound", "12345"),
-])
+@pytest.mark.parametrize(
+    "sender, receiver, flags, direction, issuer",
+    [
+        ("CMSFFM", "12345", [], "outbound", "12345"),
+        ("12345", "CMSFFM", [], "inbound", "12345"),
+        ("STATEX", "12345", [], "outbound", "12345"),  # neither side is the exchange: sender to receiver
+        ("12345", "STATEX", [], "outbound", "STATEX"),
+        ("12345", "STATEX", ["--exchange-id", "STATEX"], "inbound", "12345"),
+        ("CMSFFM", "12345", ["--exchange-id", "STATEX"], "outbound", "12345"),
+    ],
+)
 def test_direction_and_issuer_from_the_envelope(tmp_path, capsys, sender, receiver, flags, direction, issuer):
     path = write(tmp_path, "d.834", valid(x834(member(plan=None), sender=sender, receiver=receiver)))
     assert ingest_cli(capsys, path, "--out", tmp_path / "export", *flags)[0] == 0
@@ -425,9 +489,23 @@ def test_another_exchange_id_remaps_without_duplicates(tmp_path, capsys):
 
 def test_end_to_end_subprocess_has_no_traceback(samples, tmp_path):
     shutil.copy(samples / INVALID_SAMPLES[1], tmp_path / "bad.txt")
-    done = subprocess.run([sys.executable, "-m", "dashboard", "ingest-x12", str(tmp_path / "bad.txt"),
-                           str(samples / "lfh_add-dependent.834"), "--out", str(tmp_path / "export")],
-                          check=False, cwd=REPO, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dashboard",
+            "ingest-x12",
+            str(tmp_path / "bad.txt"),
+            str(samples / "lfh_add-dependent.834"),
+            "--out",
+            str(tmp_path / "export"),
+        ],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert "bad.txt: segment 8 INS element INS06-01" in done.stderr and "Traceback" not in done.stderr
     assert "lfh_add-dependent.834: ingested, 834: 1 row(s)" in done.stdout

@@ -1,4 +1,5 @@
 """The demo export as X12 834/999 files → ingest-x12 → the same table and the same report."""
+
 from __future__ import annotations
 
 import shutil
@@ -7,8 +8,8 @@ import sys
 from decimal import Decimal
 
 import pyarrow.parquet as pq
-
 from conftest import REPO, report_json
+
 from dashboard import demo
 
 
@@ -16,8 +17,13 @@ def test_x12_files_ingest_to_the_parquet_export_and_its_numbers(tmp_path):
     parquet, x12, ingested = tmp_path / "parquet", tmp_path / "x12", tmp_path / "ingested"
     demo.generate(parquet, 150, progress=False, x12_dir=x12)
     shutil.copytree(parquet, ingested, ignore=shutil.ignore_patterns("transactions_834"))
-    done = subprocess.run([sys.executable, "-m", "dashboard", "ingest-x12", str(x12), "--out", str(ingested)],
-                          cwd=REPO, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard", "ingest-x12", str(x12), "--out", str(ingested)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
     def table(root):

@@ -1,4 +1,5 @@
 """834 errors and fixes: how often does the 834 arrive wrong, and did each release change that?"""
+
 import pandas as pd
 import streamlit as st
 
@@ -6,10 +7,15 @@ from dashboard import charts, data, ui
 from dashboard import theme as t
 
 view: data.View = st.session_state["view"]
-if not ui.guard(st.session_state["export"], ("enrollments", "transactions_834", "issuers", "releases"), title="834 errors and fixes"):
+if not ui.guard(
+    st.session_state["export"], ("enrollments", "transactions_834", "issuers", "releases"), title="834 errors and fixes"
+):
     st.stop()
-ui.header(view, "834 errors and fixes", "How often does the 834 reach the issuer wrong, duplicated or not at all, "
-                                        "and did each release change that?")
+ui.header(
+    view,
+    "834 errors and fixes",
+    "How often does the 834 reach the issuer wrong, duplicated or not at all, and did each release change that?",
+)
 
 with st.spinner("Computing error rates…"):
     errors = data.get(view, "errors")
@@ -21,40 +27,68 @@ if errors["sent"] == 0:
 
 cols = st.columns(6)
 cols[0].metric("834 error rate", f"{errors['rate']:.1%}", help="errored ÷ sent", border=True)
-for column, key in zip(cols[1:], ["rejected", "unacknowledged", "duplicate", "mismatch", "unmatched"]):
-    column.metric(t.CATEGORY_LABELS[key], f"{errors[key]:,}", help=f"{errors[key + '_rate']:.1%} of 834s sent",
-                  border=True)
-st.caption(f"{errors['sent']:,} outbound 834s sent, {errors['errored']:,} with at least one problem "
-           "(one 834 can have several).")
+for column, key in zip(cols[1:], ["rejected", "unacknowledged", "duplicate", "mismatch", "unmatched"], strict=True):
+    column.metric(
+        t.CATEGORY_LABELS[key], f"{errors[key]:,}", help=f"{errors[key + '_rate']:.1%} of 834s sent", border=True
+    )
+st.caption(
+    f"{errors['sent']:,} outbound 834s sent, {errors['errored']:,} with at least one problem "
+    "(one 834 can have several)."
+)
 
 st.subheader("Daily error rate")
 controls = st.columns([1, 1, 3])
 by_category = controls[0].toggle("By category", value=True, key="by_category")
-window = controls[1].number_input("Fix-impact window (days each side)", min_value=1, max_value=60, value=7,
-                                  key="window_days", bind="query-params")
+window = controls[1].number_input(
+    "Fix-impact window (days each side)", min_value=1, max_value=60, value=7, key="window_days", bind="query-params"
+)
 fixes = data.get(view, "fix_impact", window_days=int(window))
 st.plotly_chart(charts.error_rate_chart(daily, charts.release_rows(fixes), categories=by_category), key="daily")
 
 st.subheader("Did each release lower the error rate?")
-st.caption(f"Outbound 834s in the {int(window)} days before each release against the {int(window)} days after "
-           "(ending at the as-of time). The interval is Newcombe's hybrid score 95% interval; a release for one "
-           "issuer is judged on that issuer's 834s. Filters apply, the date window does not.")
+st.caption(
+    f"Outbound 834s in the {int(window)} days before each release against the {int(window)} days after "
+    "(ending at the as-of time). The interval is Newcombe's hybrid score 95% interval; a release for one "
+    "issuer is judged on that issuer's 834s. Filters apply, the date window does not."
+)
 names = data.issuer_names(view)
-table = pd.DataFrame([{
-    "Release": f["release_id"], "Deployed (UTC)": f["deployed_at"], "Component": f["component"],
-    "For issuer": names.get(f["issuer_id"], f["issuer_id"]) if f["issuer_id"] else "all",
-    "834s before": f["before"]["sent"], "Rate before": f["before"]["rate"],
-    "834s after": f["after"]["sent"], "Rate after": f["after"]["rate"], "Change": f["change"],
-    "95% CI low": f["ci_low"], "95% CI high": f["ci_high"], "p-value": f["p_value"], "Verdict": f["verdict"],
-    "Overlapping releases": ", ".join(f["overlapping_releases"]),
-} for f in fixes])
+table = pd.DataFrame(
+    [
+        {
+            "Release": f["release_id"],
+            "Deployed (UTC)": f["deployed_at"],
+            "Component": f["component"],
+            "For issuer": names.get(f["issuer_id"], f["issuer_id"]) if f["issuer_id"] else "all",
+            "834s before": f["before"]["sent"],
+            "Rate before": f["before"]["rate"],
+            "834s after": f["after"]["sent"],
+            "Rate after": f["after"]["rate"],
+            "Change": f["change"],
+            "95% CI low": f["ci_low"],
+            "95% CI high": f["ci_high"],
+            "p-value": f["p_value"],
+            "Verdict": f["verdict"],
+            "Overlapping releases": ", ".join(f["overlapping_releases"]),
+        }
+        for f in fixes
+    ]
+)
 if table.empty:
     ui.empty("No release was deployed by the as-of time.")
 else:
     pct = st.column_config.NumberColumn(format="percent")
-    st.dataframe(table, hide_index=True, column_config={
-        "Rate before": pct, "Rate after": pct, "Change": pct, "95% CI low": pct, "95% CI high": pct,
-        "p-value": st.column_config.NumberColumn(format="%.2g")})
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "Rate before": pct,
+            "Rate after": pct,
+            "Change": pct,
+            "95% CI low": pct,
+            "95% CI high": pct,
+            "p-value": st.column_config.NumberColumn(format="%.2g"),
+        },
+    )
     if any(f["change"] is not None for f in fixes):
         st.plotly_chart(charts.fix_impact_chart(fixes), key="fix_chart")
 
@@ -63,17 +97,26 @@ with left:
     st.subheader("Error rate by issuer")
     rows = ui.named(view, data.get(view, "errors_by_issuer"))
     frame = pd.DataFrame(rows).sort_values("rate", ascending=False)
-    st.dataframe(frame[["name", "sent", "errored", "rate", "rejected", "unacknowledged", "duplicate", "mismatch",
-                        "unmatched"]], hide_index=True, height=400,
-                 column_config={"name": "Issuer", "rate": st.column_config.ProgressColumn(
-                     "Error rate", format="percent", min_value=0, max_value=1)})
+    st.dataframe(
+        frame[["name", "sent", "errored", "rate", "rejected", "unacknowledged", "duplicate", "mismatch", "unmatched"]],
+        hide_index=True,
+        height=400,
+        column_config={
+            "name": "Issuer",
+            "rate": st.column_config.ProgressColumn("Error rate", format="percent", min_value=0, max_value=1),
+        },
+    )
 with right:
     st.subheader("Never sent")
     never = data.get(view, "never_sent")
     share = f"{never['share']:.1%}" if never["share"] is not None else "–"
-    st.metric("Enrollments with no 834 to their issuer", f"{never['count']:,}",
-              help="Not cancelled, plan selected 24 hours or more before the as-of time, and no initial 834 sent "
-                   f"to their issuer: {share} of {never['eligible']:,} such enrollments.", border=True)
+    st.metric(
+        "Enrollments with no 834 to their issuer",
+        f"{never['count']:,}",
+        help="Not cancelled, plan selected 24 hours or more before the as-of time, and no initial 834 sent "
+        f"to their issuer: {share} of {never['eligible']:,} such enrollments.",
+        border=True,
+    )
     trend = data.get(view, "never_sent_trend")
     if trend:
         st.plotly_chart(charts.never_sent_chart(trend, charts.release_rows(fixes)), key="never_sent")

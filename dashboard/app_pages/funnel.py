@@ -1,15 +1,21 @@
 """Funnel: where do enrollments stop, for which issuer and state, and who exactly dropped out?"""
+
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, metrics as m, ui
+from dashboard import charts, data, ui
+from dashboard import metrics as m
 from dashboard import theme as t
 
 view: data.View = st.session_state["view"]
 if not ui.guard(st.session_state["export"], ("enrollments", "transactions_834", "payments"), title="Funnel"):
     st.stop()
-ui.header(view, "Funnel", "Where do enrollments stop between application and effectuation, for which issuers "
-                          "and states, and which enrollments dropped out at a stage?")
+ui.header(
+    view,
+    "Funnel",
+    "Where do enrollments stop between application and effectuation, for which issuers "
+    "and states, and which enrollments dropped out at a stage?",
+)
 
 with st.spinner("Computing the funnel…"):
     funnel = data.get(view, "funnel")
@@ -25,8 +31,10 @@ with right:
     st.metric("Cancelled (kept at the stages they reached)", f"{funnel.cancelled:,}")
 
 st.subheader("Stage conversion by issuer and by state")
-st.caption("Step conversion into each stage (count ÷ count at the stage before). Click a column header to sort; "
-           "select a row to see its funnel.")
+st.caption(
+    "Step conversion into each stage (count ÷ count at the stage before). Click a column header to sort; "
+    "select a row to see its funnel."
+)
 names = data.issuer_names(view)
 
 
@@ -41,17 +49,28 @@ def heat_table(groups: dict, label: str, names_of=None) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("Applied", ascending=False, ignore_index=True)
 
 
-config = {t.STAGE_LABELS[s]: st.column_config.ProgressColumn(t.STAGE_LABELS[s], format="percent", min_value=0,
-                                                             max_value=1) for s in m.STAGES[1:]}
+config = {
+    t.STAGE_LABELS[s]: st.column_config.ProgressColumn(t.STAGE_LABELS[s], format="percent", min_value=0, max_value=1)
+    for s in m.STAGES[1:]
+}
 config["Overall"] = st.column_config.ProgressColumn("Applied → effectuated", format="percent", min_value=0, max_value=1)
 config["key"] = None
 tab_issuer, tab_state = st.tabs(["By issuer", "By state"])
-for tab, groups, label, key, names_of in ((tab_issuer, funnel.by_issuer, "Issuer", "heat_issuer", names),
-                                          (tab_state, funnel.by_state, "State", "heat_state", None)):
+for tab, groups, label, key, names_of in (
+    (tab_issuer, funnel.by_issuer, "Issuer", "heat_issuer", names),
+    (tab_state, funnel.by_state, "State", "heat_state", None),
+):
     with tab:
         table = heat_table(groups, label, names_of)
-        picked = st.dataframe(table, hide_index=True, column_config=config, on_select="rerun",
-                              selection_mode="single-row", key=key, height=360)
+        picked = st.dataframe(
+            table,
+            hide_index=True,
+            column_config=config,
+            on_select="rerun",
+            selection_mode="single-row",
+            key=key,
+            height=360,
+        )
         selected_rows = picked.selection.rows if picked else []
         if selected_rows:
             chosen = table.iloc[selected_rows[0]]
@@ -59,35 +78,73 @@ for tab, groups, label, key, names_of in ((tab_issuer, funnel.by_issuer, "Issuer
             st.plotly_chart(charts.funnel_chart(groups[chosen["key"]], height=320), key=f"{key}_drill")
 
 st.subheader("Who dropped out at a stage")
-stage = st.selectbox("Stage not reached", m.STAGES[1:], index=len(m.STAGES) - 3, key="drop_stage",
-                     format_func=lambda s: t.STAGE_LABELS[s], bind="query-params")
+stage = st.selectbox(
+    "Stage not reached",
+    m.STAGES[1:],
+    index=len(m.STAGES) - 3,
+    key="drop_stage",
+    format_func=lambda s: t.STAGE_LABELS[s],
+    bind="query-params",
+)
 SHOWN, DOWNLOAD = 500, 1_000_000
 rows = data.get(view, "dropouts", stage=stage, limit=SHOWN)
 drop = next(s["drop_off"] for s in funnel.total if s["stage"] == stage)
-st.caption(f"{drop:,} enrollments reached the stage before '{t.STAGE_LABELS[stage]}' but not it (oldest first"
-           f"{f'; the first {SHOWN:,} are shown, the download holds up to {DOWNLOAD:,}' if drop > SHOWN else ''}).")
+st.caption(
+    f"{drop:,} enrollments reached the stage before '{t.STAGE_LABELS[stage]}' but not it (oldest first"
+    f"{f'; the first {SHOWN:,} are shown, the download holds up to {DOWNLOAD:,}' if drop > SHOWN else ''})."
+)
 frame = pd.DataFrame(ui.named(view, rows))
 if frame.empty:
     ui.empty("Nobody dropped out at this stage in this view.")
 else:
-    st.dataframe(frame[["enrollment_id", "name", "state", "stage_entered", "entered_at", "age_days", "cancelled"]],
-                 hide_index=True, column_config={"name": "Issuer", "age_days": st.column_config.NumberColumn(
-                     "Days at that stage", format="%.1f")})
-ui.csv_download(view, data.fetcher(view, "dropouts", stage=stage, limit=DOWNLOAD), "Download the list (CSV)",
-                f"dropped_before_{stage}.csv", "drop_download", available=drop > 0)
+    st.dataframe(
+        frame[["enrollment_id", "name", "state", "stage_entered", "entered_at", "age_days", "cancelled"]],
+        hide_index=True,
+        column_config={
+            "name": "Issuer",
+            "age_days": st.column_config.NumberColumn("Days at that stage", format="%.1f"),
+        },
+    )
+ui.csv_download(
+    view,
+    data.fetcher(view, "dropouts", stage=stage, limit=DOWNLOAD),
+    "Download the list (CSV)",
+    f"dropped_before_{stage}.csv",
+    "drop_download",
+    available=drop > 0,
+)
 
 st.subheader("Time to convert")
 ttc = data.get(view, "time_to_convert")
 left, right = st.columns([2, 3])
 with left:
-    table = pd.DataFrame([{"From": t.STAGE_LABELS[r["from"]], "To": t.STAGE_LABELS[r["to"]], "Enrollments": r["n"],
-                           "Median (h)": r["median"], "90th percentile (h)": r["p90"]} for r in ttc])
-    st.dataframe(table, hide_index=True, column_config={
-        "Median (h)": st.column_config.NumberColumn(format="%.1f"),
-        "90th percentile (h)": st.column_config.NumberColumn(format="%.1f")})
+    table = pd.DataFrame(
+        [
+            {
+                "From": t.STAGE_LABELS[r["from"]],
+                "To": t.STAGE_LABELS[r["to"]],
+                "Enrollments": r["n"],
+                "Median (h)": r["median"],
+                "90th percentile (h)": r["p90"],
+            }
+            for r in ttc
+        ]
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "Median (h)": st.column_config.NumberColumn(format="%.1f"),
+            "90th percentile (h)": st.column_config.NumberColumn(format="%.1f"),
+        },
+    )
 with right:
-    pair = st.selectbox("Distribution of", [f"{r['from']}→{r['to']}" for r in ttc], key="ttc_pair",
-                        format_func=lambda p: " → ".join(t.STAGE_LABELS[x] for x in p.split("→")))
+    pair = st.selectbox(
+        "Distribution of",
+        [f"{r['from']}→{r['to']}" for r in ttc],
+        key="ttc_pair",
+        format_func=lambda p: " → ".join(t.STAGE_LABELS[x] for x in p.split("→")),
+    )
     a, b = pair.split("→")
     bins = data.get(view, "time_to_convert_histogram", stage_from=a, stage_to=b)
     if sum(x["enrollments"] for x in bins):
@@ -97,5 +154,4 @@ with right:
 
 st.subheader("Conversion by application week, with releases")
 weeks = data.get(view, "conversion_by_week")
-st.plotly_chart(charts.conversion_by_week_chart(weeks, charts.release_rows(data.get(view, "fix_impact"))),
-                key="weekly")
+st.plotly_chart(charts.conversion_by_week_chart(weeks, charts.release_rows(data.get(view, "fix_impact"))), key="weekly")

@@ -1,8 +1,10 @@
 """Data health and canaries: is the export complete, fresh and well-formed, and do test records come out the other end?"""
+
 import pandas as pd
 import streamlit as st
 
-from dashboard import config, data, metrics as m, ui
+from dashboard import config, data, ui
+from dashboard import metrics as m
 from dashboard import theme as t
 from dashboard.report import iso_utc
 
@@ -10,15 +12,20 @@ export: data.LoadedExport = st.session_state["export"]
 view: data.View | None = st.session_state["view"]
 st.title("Data health and canaries")
 st.caption("Is the export complete, fresh and well-formed, and do the canary test records come out the other end?")
-st.markdown(f"Export directory: `{export.export_dir}` · fingerprint `{export.fingerprint}` · loaded "
-            f"{iso_utc(export.loaded_at.replace(microsecond=0))}")
+st.markdown(
+    f"Export directory: `{export.export_dir}` · fingerprint `{export.fingerprint}` · loaded "
+    f"{iso_utc(export.loaded_at.replace(microsecond=0))}"
+)
 
 if view is not None:
     st.markdown(ui.describe_filters(view) + " (the filters apply to the canaries; the checks cover the whole export)")
 scope = view.scope if view else None
 # a problem about one issuer is that issuer's data: shown only to callers who may see it
-problems = [p for p in export.problems
-            if p.issuer_id is None or scope is None or scope.issuers is None or p.issuer_id in scope.issuers]
+problems = [
+    p
+    for p in export.problems
+    if p.issuer_id is None or scope is None or scope.issuers is None or p.issuer_id in scope.issuers
+]
 errors = [p for p in problems if p.severity == "error"]
 warnings = [p for p in problems if p.severity == "warning"]
 if errors:
@@ -28,8 +35,11 @@ elif warnings:
 else:
     st.success("The export passes every check of the data contract.")
 if problems:
-    st.dataframe(pd.DataFrame([p.as_dict() for p in problems]), hide_index=True,
-                 column_order=["severity", "table", "file", "column", "rows", "message"])
+    st.dataframe(
+        pd.DataFrame([p.as_dict() for p in problems]),
+        hide_index=True,
+        column_order=["severity", "table", "file", "column", "rows", "message"],
+    )
 
 if export.engine is None:
     st.stop()
@@ -42,36 +52,56 @@ rows = []
 for r in fresh:
     latest = r["latest_event_at"]
     age_hours = (now - latest).total_seconds() / 3600 if latest else None
-    rows.append({"Table": r["table_name"], "Files": summary[r["table_name"]]["files"], "Rows": r["row_count"],
-                 "Latest event (UTC)": latest, "Days old": age_hours / 24 if age_hours is not None else None,
-                 "Fresh": "stale" if age_hours is None or age_hours > config.stale_after_hours() else "fresh"})
+    rows.append(
+        {
+            "Table": r["table_name"],
+            "Files": summary[r["table_name"]]["files"],
+            "Rows": r["row_count"],
+            "Latest event (UTC)": latest,
+            "Days old": age_hours / 24 if age_hours is not None else None,
+            "Fresh": "stale" if age_hours is None or age_hours > config.stale_after_hours() else "fresh",
+        }
+    )
 table = pd.DataFrame(rows)
 if scope is not None and scope.issuers is not None:
     # whole-export sizes count every issuer's records: not for a caller who sees only some issuers
     table = table.drop(columns=["Files", "Rows"])
-st.dataframe(table, hide_index=True,
-             column_config={"Days old": st.column_config.NumberColumn(format="%.1f"),
-                            "Rows": st.column_config.NumberColumn(format="localized")})
+st.dataframe(
+    table,
+    hide_index=True,
+    column_config={
+        "Days old": st.column_config.NumberColumn(format="%.1f"),
+        "Rows": st.column_config.NumberColumn(format="localized"),
+    },
+)
 stale = [r["Table"] for r in rows if r["Fresh"] == "stale"]
 if stale:
-    st.warning(f"Stale export: the newest event in {', '.join(stale)} is more than "
-               f"{config.stale_after_hours():.0f} hours old. The numbers are as of {iso_utc(view.latest) if view else '–'}.")
+    st.warning(
+        f"Stale export: the newest event in {', '.join(stale)} is more than "
+        f"{config.stale_after_hours():.0f} hours old. The numbers are as of {iso_utc(view.latest) if view else '–'}."
+    )
 for r in data.future_timestamps(export.fingerprint, export.engine):
-    st.warning(f"Table {r['table_name']}, column {r['column_name']}: {r['row_count']:,} row(s) carry timestamps later "
-               f"than now (latest {iso_utc(r['latest'])}); the default as-of time ignores them.")
+    st.warning(
+        f"Table {r['table_name']}, column {r['column_name']}: {r['row_count']:,} row(s) carry timestamps later "
+        f"than now (latest {iso_utc(r['latest'])}); the default as-of time ignores them."
+    )
 
 directory = data.scoped_directory(export, view.scope) if view else []
 missing = [r["issuer_id"] for r in directory if not r["listed"]]
 st.subheader("Issuers missing from issuers.csv")
 if missing:
-    st.warning(f"{len(missing)} issuer id(s) appear in the export but not in issuers.csv; they are counted, shown "
-               "by id and have no state: " + ", ".join(missing))
+    st.warning(
+        f"{len(missing)} issuer id(s) appear in the export but not in issuers.csv; they are counted, shown "
+        "by id and have no state: " + ", ".join(missing)
+    )
 else:
     st.success("Every issuer in the export is listed in issuers.csv.")
 
 st.subheader("Canaries")
-st.caption("Test (\"John Doe\") records pushed end to end by issuers and the exchange. Stuck: not effectuated and "
-           "in its current stage for more than 48 hours. The date window does not apply.")
+st.caption(
+    'Test ("John Doe") records pushed end to end by issuers and the exchange. Stuck: not effectuated and '
+    "in its current stage for more than 48 hours. The date window does not apply."
+)
 if view is not None and ui.guard(export, ("enrollments", "transactions_834", "payments")):
     canaries = data.get(view, "canaries")
     if not canaries:
@@ -84,6 +114,8 @@ if view is not None and ui.guard(export, ("enrollments", "transactions_834", "pa
         cols[2].metric("Stuck", f"{stuck:,}", border=True)
         frame = pd.DataFrame(ui.named(view, canaries))
         frame["stage"] = frame["stage"].map(t.STAGE_LABELS)
-        st.dataframe(frame[["enrollment_id", "name", "state", "stage", "entered_at", "stuck", "cancelled"]],
-                     hide_index=True, column_config={"name": "Issuer", "stage": "Furthest stage",
-                                                     "entered_at": "Entered (UTC)"})
+        st.dataframe(
+            frame[["enrollment_id", "name", "state", "stage", "entered_at", "stuck", "cancelled"]],
+            hide_index=True,
+            column_config={"name": "Issuer", "stage": "Furthest stage", "entered_at": "Entered (UTC)"},
+        )

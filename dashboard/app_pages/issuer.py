@@ -1,4 +1,5 @@
 """Issuer view: everything for one issuer, and the records its account manager needs to chase."""
+
 import pandas as pd
 import streamlit as st
 
@@ -9,9 +10,12 @@ if not ui.guard(st.session_state["export"], title="Issuer view"):
     st.stop()
 names = data.issuer_names(view)
 directory = data.scoped_directory(view.export, view.scope)
-options = [r["issuer_id"] for r in directory
-           if (not view.filters.states or r["state"] in view.filters.states)
-           and (not view.filters.issuers or r["issuer_id"] in view.filters.issuers)]
+options = [
+    r["issuer_id"]
+    for r in directory
+    if (not view.filters.states or r["state"] in view.filters.states)
+    and (not view.filters.issuers or r["issuer_id"] in view.filters.issuers)
+]
 st.title("Issuer view")
 st.caption("What is wrong for one issuer, and which records does its account manager need to chase?")
 if not options:
@@ -32,8 +36,11 @@ with st.spinner("Computing…"):
 counts = {s["stage"]: s["count"] for s in funnel.total}
 cols = st.columns(5)
 cols[0].metric("Plans selected", f"{counts['plan_selected']:,}", border=True)
-cols[1].metric("Effectuation rate", f"{counts['effectuated'] / counts['plan_selected']:.1%}"
-               if counts["plan_selected"] else "–", border=True)
+cols[1].metric(
+    "Effectuation rate",
+    f"{counts['effectuated'] / counts['plan_selected']:.1%}" if counts["plan_selected"] else "–",
+    border=True,
+)
 cols[2].metric("834 error rate", f"{errors['rate']:.1%}" if errors["rate"] is not None else "–", border=True)
 cols[3].metric("In the backlog", f"{sum(r['count'] for r in backlog):,}", border=True)
 cols[4].metric("Past due", f"{risk['past_due']:,}", border=True)
@@ -54,11 +61,23 @@ with right:
         ui.empty("No outbound 834 to this issuer in this view.")
 
 st.subheader("Releases and this issuer's 834s")
-st.dataframe(pd.DataFrame([{"Release": f["release_id"], "For issuer": "this issuer" if f["issuer_id"] else "all",
-                            "Rate before": f["before"]["rate"], "Rate after": f["after"]["rate"],
-                            "Change": f["change"], "Verdict": f["verdict"]} for f in fixes]),
-             hide_index=True, column_config={k: st.column_config.NumberColumn(format="percent")
-                                             for k in ("Rate before", "Rate after", "Change")})
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "Release": f["release_id"],
+                "For issuer": "this issuer" if f["issuer_id"] else "all",
+                "Rate before": f["before"]["rate"],
+                "Rate after": f["after"]["rate"],
+                "Change": f["change"],
+                "Verdict": f["verdict"],
+            }
+            for f in fixes
+        ]
+    ),
+    hide_index=True,
+    column_config={k: st.column_config.NumberColumn(format="percent") for k in ("Rate before", "Rate after", "Change")},
+)
 
 st.subheader("Backlog")
 if sum(r["count"] for r in backlog):
@@ -67,17 +86,26 @@ else:
     ui.empty("Nothing of this issuer is waiting.")
 
 st.subheader("Reconciliation")
-st.caption("Enrollments the exchange holds (plan selected, not cancelled) against the issuer's effectuation 834s; "
-           "issuer-only: the issuer's inbound 834s the exchange cannot place.")
-row = next((r for r in recon if r["issuer_id"] == issuer),
-           {"matched": 0, "field_mismatch": 0, "exchange_only": 0, "issuer_only": 0})
-labels = {"matched": "Matched", "field_mismatch": "Field mismatch", "exchange_only": "Exchange only",
-          "issuer_only": "Issuer only"}
+st.caption(
+    "Enrollments the exchange holds (plan selected, not cancelled) against the issuer's effectuation 834s; "
+    "issuer-only: the issuer's inbound 834s the exchange cannot place."
+)
+row = next(
+    (r for r in recon if r["issuer_id"] == issuer),
+    {"matched": 0, "field_mismatch": 0, "exchange_only": 0, "issuer_only": 0},
+)
+labels = {
+    "matched": "Matched",
+    "field_mismatch": "Field mismatch",
+    "exchange_only": "Exchange only",
+    "issuer_only": "Issuer only",
+}
 cols = st.columns(4)
-for column, key in zip(cols, labels):
+for column, key in zip(cols, labels, strict=True):
     column.metric(labels[key], f"{row[key]:,}", border=True)
-category = st.segmented_control("Work list", list(labels), format_func=labels.get, default="field_mismatch",
-                                key="recon_category")
+category = st.segmented_control(
+    "Work list", list(labels), format_func=labels.get, default="field_mismatch", key="recon_category"
+)
 if category:
     SHOWN, DOWNLOAD = 300, 1_000_000
     rows = data.get(focus, "reconciliation_work_list", category=category, limit=SHOWN)
@@ -87,6 +115,11 @@ if category:
         st.dataframe(pd.DataFrame(rows), hide_index=True)
     else:
         ui.empty("No record in this category.")
-    ui.csv_download(focus, data.fetcher(focus, "reconciliation_work_list", category=category, limit=DOWNLOAD),
-                    "Download this work list (CSV)", f"reconciliation_{issuer}_{category}.csv", "recon_download",
-                    available=row[category] > 0)
+    ui.csv_download(
+        focus,
+        data.fetcher(focus, "reconciliation_work_list", category=category, limit=DOWNLOAD),
+        "Download this work list (CSV)",
+        f"reconciliation_{issuer}_{category}.csv",
+        "recon_download",
+        available=row[category] > 0,
+    )

@@ -1,4 +1,5 @@
 """Stand-up screen: the numbers that changed since yesterday, readable across the room; refreshes itself."""
+
 from datetime import timedelta
 
 import streamlit as st
@@ -6,7 +7,8 @@ import streamlit as st
 from dashboard import charts, config, data, ui
 from dashboard.report import iso_utc
 
-st.markdown("""
+st.markdown(
+    """
 <style>
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] {display: none;}
   [data-testid="stApp"], [data-testid="stAppViewContainer"], [data-testid="stMain"] {background: #0e1117; color: #f2f2f2;}
@@ -19,17 +21,19 @@ st.markdown("""
   .kiosk-value {font-size: 4.2rem; font-weight: 700; color: #ffffff; line-height: 1.1;}
   .kiosk-delta {font-size: 1.7rem;}
   .good {color: #4cd47f;} .bad {color: #ff6b6b;} .flat {color: #b8c0cc;}
-</style>""", unsafe_allow_html=True)
+</style>""",
+    unsafe_allow_html=True,
+)
 
 
 def tile(column, label: str, value: str, delta: float | None, text: str, higher_is_better: bool) -> None:
-    if delta is None or delta == 0:
-        tone = "flat"
-    else:
-        tone = "good" if (delta > 0) == higher_is_better else "bad"
-    column.markdown(f'<div class="kiosk-tile"><div class="kiosk-label">{label}</div>'
-                    f'<div class="kiosk-value">{value}</div>'
-                    f'<div class="kiosk-delta {tone}">{text} vs yesterday</div></div>', unsafe_allow_html=True)
+    tone = "flat" if not delta else ("good" if (delta > 0) == higher_is_better else "bad")
+    column.markdown(
+        f'<div class="kiosk-tile"><div class="kiosk-label">{label}</div>'
+        f'<div class="kiosk-value">{value}</div>'
+        f'<div class="kiosk-delta {tone}">{text} vs yesterday</div></div>',
+        unsafe_allow_html=True,
+    )
 
 
 @st.fragment(run_every=config.standup_refresh_seconds())
@@ -44,10 +48,16 @@ def screen() -> None:
     view = data.View(export, latest if follow_latest else base.as_of, latest, base.filters, base.scope)
     yesterday = view.at(view.as_of - timedelta(days=1))
     in_force = ui.describe_filters(view).split(" · ", 1)[1].replace("*", "")
-    pending = (f" · a newer export (landed {export.newer_since:%H:%M} UTC) is being prepared"
-               if export.newer_since is not None else "")
-    st.markdown(f'<div class="kiosk-asof">Enrollment back end · data as of <b>{iso_utc(view.as_of)}</b> '
-                f'<span class="kiosk-filters">· {in_force}{pending}</span></div>', unsafe_allow_html=True)
+    pending = (
+        f" · a newer export (landed {export.newer_since:%H:%M} UTC) is being prepared"
+        if export.newer_since is not None
+        else ""
+    )
+    st.markdown(
+        f'<div class="kiosk-asof">Enrollment back end · data as of <b>{iso_utc(view.as_of)}</b> '
+        f'<span class="kiosk-filters">· {in_force}{pending}</span></div>',
+        unsafe_allow_html=True,
+    )
     funnel, funnel_y = data.get(view, "funnel"), data.get(yesterday, "funnel")
     errors, errors_y = data.get(view, "errors"), data.get(yesterday, "errors")
     never, never_y = data.get(view, "never_sent"), data.get(yesterday, "never_sent")
@@ -56,20 +66,50 @@ def screen() -> None:
     c = {s["stage"]: s["count"] for s in funnel.total}
     cy = {s["stage"]: s["count"] for s in funnel_y.total}
     cols = st.columns(6)
-    tile(cols[0], "Plans selected", f"{c['plan_selected']:,}", c["plan_selected"] - cy["plan_selected"],
-         f"{c['plan_selected'] - cy['plan_selected']:+,}", True)
-    tile(cols[1], "Effectuated", f"{c['effectuated']:,}", c["effectuated"] - cy["effectuated"],
-         f"{c['effectuated'] - cy['effectuated']:+,}", True)
+    tile(
+        cols[0],
+        "Plans selected",
+        f"{c['plan_selected']:,}",
+        c["plan_selected"] - cy["plan_selected"],
+        f"{c['plan_selected'] - cy['plan_selected']:+,}",
+        True,
+    )
+    tile(
+        cols[1],
+        "Effectuated",
+        f"{c['effectuated']:,}",
+        c["effectuated"] - cy["effectuated"],
+        f"{c['effectuated'] - cy['effectuated']:+,}",
+        True,
+    )
     rate, rate_y = errors["rate"], errors_y["rate"]
     d = None if rate is None or rate_y is None else rate - rate_y
-    tile(cols[2], "834 error rate", f"{rate:.1%}" if rate is not None else "–", d,
-         f"{d * 100:+.1f} pts" if d is not None else "–", False)
-    tile(cols[3], "Never sent", f"{never['count']:,}", never["count"] - never_y["count"],
-         f"{never['count'] - never_y['count']:+,}", False)
+    tile(
+        cols[2],
+        "834 error rate",
+        f"{rate:.1%}" if rate is not None else "–",
+        d,
+        f"{d * 100:+.1f} pts" if d is not None else "–",
+        False,
+    )
+    tile(
+        cols[3],
+        "Never sent",
+        f"{never['count']:,}",
+        never["count"] - never_y["count"],
+        f"{never['count'] - never_y['count']:+,}",
+        False,
+    )
     total, total_y = sum(r["count"] for r in backlog), sum(r["count"] for r in backlog_y)
     tile(cols[4], "Backlog", f"{total:,}", total - total_y, f"{total - total_y:+,}", False)
-    tile(cols[5], "Past due", f"{risk['past_due']:,}", risk["past_due"] - risk_y["past_due"],
-         f"{risk['past_due'] - risk_y['past_due']:+,}", False)
+    tile(
+        cols[5],
+        "Past due",
+        f"{risk['past_due']:,}",
+        risk["past_due"] - risk_y["past_due"],
+        f"{risk['past_due'] - risk_y['past_due']:+,}",
+        False,
+    )
     left, right = st.columns([3, 2])
     daily = data.get(view, "errors_daily")[-45:]
     fixes = data.get(view, "fix_impact")
@@ -77,14 +117,23 @@ def screen() -> None:
         if daily:
             start = daily[0]["date"]
             releases = [r for r in charts.release_rows(fixes) if r["deployed_at"].date() >= start]
-            st.plotly_chart(charts.error_rate_chart(daily, releases, dark=True, height=600,
-                                                    title="Daily 834 error rate, last 45 days"),
-                            theme=None, key="kiosk_errors")
+            st.plotly_chart(
+                charts.error_rate_chart(
+                    daily, releases, dark=True, height=600, title="Daily 834 error rate, last 45 days"
+                ),
+                theme=None,
+                key="kiosk_errors",
+            )
     with right:
-        st.plotly_chart(charts.backlog_by_stage_chart(backlog, dark=True, height=600, title="Backlog by stage"),
-                        theme=None, key="kiosk_backlog")
-    st.caption(f"Refreshes every {config.standup_refresh_seconds() // 60} minutes; "
-               f"export loaded {iso_utc(export.loaded_at.replace(microsecond=0))}.")
+        st.plotly_chart(
+            charts.backlog_by_stage_chart(backlog, dark=True, height=600, title="Backlog by stage"),
+            theme=None,
+            key="kiosk_backlog",
+        )
+    st.caption(
+        f"Refreshes every {config.standup_refresh_seconds() // 60} minutes; "
+        f"export loaded {iso_utc(export.loaded_at.replace(microsecond=0))}."
+    )
 
 
 screen()

@@ -4,6 +4,7 @@ Browsers cannot be downloaded here, so the tests use /usr/bin/chromium (apt-get 
 Without it they skip with a notice saying how to install it, except in CI (CI=true), where a
 missing browser is a failure.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 SCREENSHOTS = REPO / "screenshots"
 
 
@@ -33,8 +41,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        message = ("Browser tests need Debian's Chromium: run `apt-get install -y chromium` (as root) and "
-                   "`pip install -r requirements.txt`, then run pytest again.")
+        message = (
+            "Browser tests need Debian's Chromium: run `apt-get install -y chromium` (as root) and "
+            "`pip install -r requirements.txt`, then run pytest again."
+        )
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -48,14 +58,32 @@ def browser():
 class Server:
     def __init__(self, data_dir: Path, extra_env: dict | None = None, extra_args: list | None = None):
         self.port = _free_port()
-        env = dict(os.environ, DASHBOARD_DATA_DIR=str(data_dir), DASHBOARD_STANDUP_REFRESH_SECONDS="600",
-                   **(extra_env or {}))
-        self.log = open(data_dir.parent / f"streamlit-{self.port}.log", "w")
+        env = dict(
+            os.environ, DASHBOARD_DATA_DIR=str(data_dir), DASHBOARD_STANDUP_REFRESH_SECONDS="600", **(extra_env or {})
+        )
+        self.log = open(data_dir.parent / f"streamlit-{self.port}.log", "w")  # noqa: SIM115 (open while the server runs)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"),
-             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", *(extra_args or [])],
-            cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(REPO / "dashboard" / "app.py"),
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                *(extra_args or []),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.time() + 60
         while time.time() < deadline:
             try:

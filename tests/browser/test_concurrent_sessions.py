@@ -3,9 +3,11 @@
 Identity comes through a trusted proxy header (server.trustedUserHeaders), as it would behind a
 reverse proxy; the twenty browser pages are opened together, not one after another.
 """
+
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -24,8 +26,9 @@ def crowd(tmp_path_factory):
     demo.generate(export, 8000, progress=False)
     engine = Engine(export)
     directory = m.issuer_directory(engine)
-    by_size = sorted(m.funnel(m.Query(engine, m.default_as_of(engine))).by_issuer.items(),
-                     key=lambda kv: -kv[1][0]["count"])
+    by_size = sorted(
+        m.funnel(m.Query(engine, m.default_as_of(engine))).by_issuer.items(), key=lambda kv: -kv[1][0]["count"]
+    )
     users = []
     lines = []
     for i, (issuer, _) in enumerate(by_size[:15]):
@@ -39,11 +42,16 @@ def crowd(tmp_path_factory):
     roles = root / "roles.toml"
     roles.write_text("\n".join(lines))
     latest = m.default_as_of(engine)
-    expected = {email: m.funnel(m.Query(engine, latest, scope=m.Scope(issuers=scope))).total[0]["count"]
-                for email, scope in users}
+    expected = {
+        email: m.funnel(m.Query(engine, latest, scope=m.Scope(issuers=scope))).total[0]["count"]
+        for email, scope in users
+    }
     names = {r["issuer_id"]: r["issuer_name"] for r in directory}
-    server = Server(export, extra_env={"DASHBOARD_ROLES_FILE": str(roles), "DASHBOARD_DEMO_MODE": "0"},
-                    extra_args=["--server.trustedUserHeaders", json.dumps({HEADER: "email"})])
+    server = Server(
+        export,
+        extra_env={"DASHBOARD_ROLES_FILE": str(roles), "DASHBOARD_DEMO_MODE": "0"},
+        extra_args=["--server.trustedUserHeaders", json.dumps({HEADER: "email"})],
+    )
     yield server, users, expected, names
     server.stop()
 
@@ -59,7 +67,7 @@ def test_twenty_sessions_at_once_each_correct_and_scoped(browser, crowd):
         pages.append(page)
     try:
         done = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-        for (email, scope), page in zip(users, pages):
+        for (email, scope), page in zip(users, pages, strict=True):
             page.wait_for_selector('[data-testid="stMetricValue"]', timeout=180_000)
             page.wait_for_selector(done, timeout=180_000)
             assert page.locator('[data-testid="stException"]').count() == 0, email
@@ -92,8 +100,9 @@ def test_an_unknown_user_behind_the_proxy_is_denied(browser, crowd):
 def test_an_account_managers_downloads_hold_only_their_issuer(browser, crowd):
     server, users, _, names = crowd
     email, scope = users[0]
-    context = browser.new_context(viewport={"width": 1400, "height": 1200}, extra_http_headers={HEADER: email},
-                                  accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1200}, extra_http_headers={HEADER: email}, accept_downloads=True
+    )
     page = context.new_page()
     try:
         for path in ("backlog", "funnel"):
@@ -105,7 +114,7 @@ def test_an_account_managers_downloads_hold_only_their_issuer(browser, crowd):
             button = page.locator('[data-testid="stDownloadButton"] button:not([disabled]):visible').first
             with page.expect_download(timeout=60_000) as download:
                 button.click()
-            content = open(download.value.path(), encoding="utf-8").read()
+            content = Path(download.value.path()).read_text(encoding="utf-8")
             assert content.startswith("# as_of:")
             rows = [line.split(",") for line in content.splitlines() if not line.startswith("#")]
             header, body = rows[0], rows[1:]

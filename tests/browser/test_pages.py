@@ -1,4 +1,5 @@
 """Every page in a real browser: it runs to the end, draws its charts, shows no error; screenshots saved."""
+
 from __future__ import annotations
 
 import pytest
@@ -42,8 +43,9 @@ def test_page_renders_with_charts_and_no_error(browser, demo_server, path):
         assert page.get_by_text("Page not found").count() == 0
         assert page.get_by_text(text, exact=False).count() > 0
         if charts:
-            page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {charts}",
-                                   timeout=30_000)
+            page.wait_for_function(
+                f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {charts}", timeout=30_000
+            )
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{path}.png"))
     finally:
