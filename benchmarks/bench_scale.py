@@ -92,7 +92,7 @@ class DataClock:
     """Time spent inside the dashboard's data layer while a page script runs."""
 
     def __init__(self):
-        from dashboard import data
+        from dashboard import serving as data
 
         self.seconds = 0.0
         self.calls = 0
@@ -151,7 +151,7 @@ def step_landing() -> dict:
     clock = DataClock()
     start = time.perf_counter()
     first = run_page("overview", {}, clock)
-    from dashboard import data
+    from dashboard import serving as data
 
     loaded = data._EXPORTS._current[str(data.export_dir())]
     return {

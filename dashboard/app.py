@@ -12,8 +12,8 @@ if __package__ in (None, ""):  # `streamlit run dashboard/app.py` runs this file
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard import access as acc  # noqa: E402
-from dashboard import data  # noqa: E402
 from dashboard import metrics as m  # noqa: E402
+from dashboard import serving  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 
@@ -63,14 +63,14 @@ def current_access() -> acc.Access:
     return acc.resolve(user if signed_in else None, roles, auth_configured=auth_configured())
 
 
-def filters_sidebar(export: data.LoadedExport, access: acc.Access) -> data.View | None:
+def filters_sidebar(export: serving.LoadedExport, access: acc.Access) -> serving.View | None:
     """The filters every page shares. Each widget is bound to a URL query parameter."""
     if export.engine is None:
         return None
     engine = export.engine
-    latest = data.default_as_of(export.fingerprint, engine)
+    latest = serving.default_as_of(export.fingerprint, engine)
     # only issuers in the caller's scope ever reach a list, a filter option or a label
-    directory = data.scoped_directory(export, access.scope)
+    directory = serving.scoped_directory(export, access.scope)
     names = {
         r["issuer_id"]: (f"{r['issuer_name']} ({r['issuer_id']})" if r["issuer_name"] else r["issuer_id"])
         for r in directory
@@ -96,9 +96,9 @@ def filters_sidebar(export: data.LoadedExport, access: acc.Access) -> data.View 
             **bounds,
         )
         # states of issuers.csv and of the enrollments themselves (an unlisted issuer has no state)
-        everything = data.View(export, latest, latest, scope=access.scope)
+        everything = serving.View(export, latest, latest, scope=access.scope)
         states = sorted(
-            {r["state"] for r in directory if r["state"]} | {s for s in data.get(everything, "funnel").by_state if s}
+            {r["state"] for r in directory if r["state"]} | {s for s in serving.get(everything, "funnel").by_state if s}
         )
         chosen_states = st.multiselect("States", states, key="state", bind="query-params", placeholder="All states")
         issuer_options = [
@@ -124,7 +124,7 @@ def filters_sidebar(export: data.LoadedExport, access: acc.Access) -> data.View 
     except m.FilterError as exc:
         st.sidebar.error(f"{exc}; the date window is ignored.")
         filters = m.Filters(None, None, tuple(chosen_states) or None, tuple(chosen_issuers) or None)
-    return data.View(export, as_of, latest, filters, access.scope)
+    return serving.View(export, as_of, latest, filters, access.scope)
 
 
 access = current_access()
@@ -145,7 +145,7 @@ if access.demo_mode:
         "proxy header and set DASHBOARD_DEMO_MODE=0 for production (README, Security).",
         icon=":material/lock_open:",
     )
-export = data.load_export()
+export = serving.load_export()
 if export.newer_since is not None:
     st.info(
         f"A newer export landed at {export.newer_since:%Y-%m-%d %H:%M} UTC and is being prepared. Until it is "

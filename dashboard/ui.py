@@ -10,16 +10,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from . import data
+from . import serving
 from .definitions import DEFINITIONS, format_delta, format_value
 from .report import iso_utc
 
 ALL_TABLES = ("enrollments", "transactions_834", "payments", "issuers", "releases")
 
 
-def describe_filters(view: data.View) -> str:
+def describe_filters(view: serving.View) -> str:
     f = view.filters
-    names = data.issuer_names(view)
+    names = serving.issuer_names(view)
     parts = [
         f"as of **{iso_utc(view.as_of)}**"
         + (" (latest in the export)" if view.as_of == view.latest else " (replaying an earlier day)")
@@ -31,7 +31,7 @@ def describe_filters(view: data.View) -> str:
     return " · ".join(parts)
 
 
-def filter_lines(view: data.View) -> list[str]:
+def filter_lines(view: serving.View) -> list[str]:
     """The filters in force, for the top of a downloaded file."""
     f = view.filters
     return [
@@ -44,13 +44,13 @@ def filter_lines(view: data.View) -> list[str]:
     ]
 
 
-def header(view: data.View, title: str, question: str) -> None:
+def header(view: serving.View, title: str, question: str) -> None:
     st.title(title)
     st.caption(question)
     st.markdown(describe_filters(view))
 
 
-def guard(export: data.LoadedExport, tables: Iterable[str] = ALL_TABLES, *, title: str | None = None) -> bool:
+def guard(export: serving.LoadedExport, tables: Iterable[str] = ALL_TABLES, *, title: str | None = None) -> bool:
     """Show the export problems a page's numbers depend on; False when the page cannot be drawn."""
     if title and (export.engine is None or export.table_errors(tuple(tables))):
         st.title(title)
@@ -72,7 +72,7 @@ def empty(message: str = "No enrollments match these filters.") -> None:
 
 
 def csv_download(
-    view: data.View,
+    view: serving.View,
     fetch: Callable[[], list[dict[str, Any]]],
     label: str,
     file_name: str,
@@ -125,8 +125,8 @@ def day_end_series(rows: list[dict[str, Any]], key: str, days: int = 30) -> list
     return [r[key] for r in rows[-days:]]
 
 
-def named(view: data.View, rows: list[dict[str, Any]], key: str = "issuer_id") -> list[dict[str, Any]]:
-    names = data.issuer_names(view)
+def named(view: serving.View, rows: list[dict[str, Any]], key: str = "issuer_id") -> list[dict[str, Any]]:
+    names = serving.issuer_names(view)
     return [{**r, "name": names.get(r[key], r[key])} for r in rows]
 
 

@@ -14,8 +14,8 @@ from decimal import Decimal
 import pytest
 from exportkit import accepted, effectuation, enrollment, outbound, payment, ts, write_export, write_table
 
-from dashboard import data
 from dashboard import metrics as m
+from dashboard import serving
 from dashboard.engine import Engine
 from dashboard.report import build_report
 
@@ -179,15 +179,15 @@ def test_a_corrupt_prepared_file_is_prepared_again(base, tmp_path):
 def test_the_previous_export_serves_while_a_new_one_is_prepared(base, monkeypatch):
     monkeypatch.setenv("DASHBOARD_NEW_EXPORT_WAIT_SECONDS", "0.2")
     release = threading.Event()
-    real = data._prepare
+    real = serving._prepare
 
     def slow(export_dir, fingerprint):
         if fingerprint == "new":
             release.wait(timeout=30)
         return real(export_dir, fingerprint)
 
-    monkeypatch.setattr(data, "_prepare", slow)
-    exports = data._Exports()
+    monkeypatch.setattr(serving, "_prepare", slow)
+    exports = serving._Exports()
     first = exports.get(str(base), "old")
     assert first.engine is not None and first.newer_since is None
     served = exports.get(str(base), "new")
@@ -222,8 +222,8 @@ def test_pages_say_so_while_they_show_the_previous_export(base, monkeypatch):
     applications = next(mm.value for mm in before.metric if mm.label == "Applications")
 
     release = threading.Event()
-    real = data._prepare
-    monkeypatch.setattr(data, "_prepare", lambda d, f: (release.wait(timeout=60), real(d, f))[1])
+    real = serving._prepare
+    monkeypatch.setattr(serving, "_prepare", lambda d, f: (release.wait(timeout=60), real(d, f))[1])
     write_table(base / "enrollments" / "day-2.parquet", "enrollments", [enrollment("E7")])
     during = page()
     assert banner(during) and "being prepared" in banner(during)[0]

@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, serving, ui
 from dashboard import theme as t
 
-view: data.View = st.session_state["view"]
+view: serving.View = st.session_state["view"]
 if not ui.guard(st.session_state["export"], ("enrollments", "transactions_834", "payments"), title="Backlog"):
     st.stop()
 ui.header(
@@ -17,9 +17,9 @@ ui.header(
 )
 
 with st.spinner("Computing the backlog…"):
-    backlog = data.get(view, "backlog")
-    risk = data.get(view, "payment_deadline_risk")
-    trend = data.get(view, "backlog_trend")
+    backlog = serving.get(view, "backlog")
+    risk = serving.get(view, "payment_deadline_risk")
+    trend = serving.get(view, "backlog_trend")
 
 total = sum(r["count"] for r in backlog)
 cols = st.columns(4)
@@ -48,7 +48,9 @@ with left:
     st.plotly_chart(charts.backlog_aging_chart(backlog), key="aging")
 with right:
     st.subheader("Backlog by day")
-    st.plotly_chart(charts.backlog_trend_chart(trend, charts.release_rows(data.get(view, "fix_impact"))), key="trend")
+    st.plotly_chart(
+        charts.backlog_trend_chart(trend, charts.release_rows(serving.get(view, "fix_impact"))), key="trend"
+    )
 
 oldest = pd.DataFrame(
     [
@@ -80,13 +82,13 @@ def work_list(
     """The first SHOWN of a work list, longest wait first, and the whole list as a download."""
     st.caption(f"{count:,} enrollments: {note}" + (f"; the first {SHOWN} are shown" if count > SHOWN else ""))
     if count:
-        rows = data.get(view, "backlog_work_list", stages=stages, limit=SHOWN, deadline=deadline)
+        rows = serving.get(view, "backlog_work_list", stages=stages, limit=SHOWN, deadline=deadline)
         st.dataframe(pd.DataFrame(ui.named(view, rows))[columns], hide_index=True, column_config=config)
     else:
         ui.empty("Nobody in this list.")
     ui.csv_download(
         view,
-        data.fetcher(view, "backlog_work_list", stages=stages, limit=DOWNLOAD, deadline=deadline),
+        serving.fetcher(view, "backlog_work_list", stages=stages, limit=DOWNLOAD, deadline=deadline),
         "Download this work list (CSV)",
         f"backlog_{key}.csv",
         f"dl_{key}",

@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, serving, ui
 from dashboard import theme as t
 
-view: data.View = st.session_state["view"]
+view: serving.View = st.session_state["view"]
 if not ui.guard(
     st.session_state["export"], ("enrollments", "transactions_834", "issuers", "releases"), title="834 errors and fixes"
 ):
@@ -18,8 +18,8 @@ ui.header(
 )
 
 with st.spinner("Computing error rates…"):
-    errors = data.get(view, "errors")
-    daily = data.get(view, "errors_daily")
+    errors = serving.get(view, "errors")
+    daily = serving.get(view, "errors_daily")
 
 if errors["sent"] == 0:
     ui.empty("No outbound 834 was sent in this view.")
@@ -42,7 +42,7 @@ by_category = controls[0].toggle("By category", value=True, key="by_category")
 window = controls[1].number_input(
     "Fix-impact window (days each side)", min_value=1, max_value=60, value=7, key="window_days", bind="query-params"
 )
-fixes = data.get(view, "fix_impact", window_days=int(window))
+fixes = serving.get(view, "fix_impact", window_days=int(window))
 st.plotly_chart(charts.error_rate_chart(daily, charts.release_rows(fixes), categories=by_category), key="daily")
 
 st.subheader("Did each release lower the error rate?")
@@ -51,7 +51,7 @@ st.caption(
     "(ending at the as-of time). The interval is Newcombe's hybrid score 95% interval; a release for one "
     "issuer is judged on that issuer's 834s. Filters apply, the date window does not."
 )
-names = data.issuer_names(view)
+names = serving.issuer_names(view)
 table = pd.DataFrame(
     [
         {
@@ -95,7 +95,7 @@ else:
 left, right = st.columns(2)
 with left:
     st.subheader("Error rate by issuer")
-    rows = ui.named(view, data.get(view, "errors_by_issuer"))
+    rows = ui.named(view, serving.get(view, "errors_by_issuer"))
     frame = pd.DataFrame(rows).sort_values("rate", ascending=False)
     st.dataframe(
         frame[["name", "sent", "errored", "rate", "rejected", "unacknowledged", "duplicate", "mismatch", "unmatched"]],
@@ -108,7 +108,7 @@ with left:
     )
 with right:
     st.subheader("Never sent")
-    never = data.get(view, "never_sent")
+    never = serving.get(view, "never_sent")
     share = f"{never['share']:.1%}" if never["share"] is not None else "–"
     st.metric(
         "Enrollments with no 834 to their issuer",
@@ -117,6 +117,6 @@ with right:
         f"to their issuer: {share} of {never['eligible']:,} such enrollments.",
         border=True,
     )
-    trend = data.get(view, "never_sent_trend")
+    trend = serving.get(view, "never_sent_trend")
     if trend:
         st.plotly_chart(charts.never_sent_chart(trend, charts.release_rows(fixes)), key="never_sent")

@@ -3,11 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, serving, ui
 from dashboard import metrics as m
 from dashboard import theme as t
 
-view: data.View = st.session_state["view"]
+view: serving.View = st.session_state["view"]
 if not ui.guard(st.session_state["export"], ("enrollments", "transactions_834", "payments"), title="Funnel"):
     st.stop()
 ui.header(
@@ -18,7 +18,7 @@ ui.header(
 )
 
 with st.spinner("Computing the funnel…"):
-    funnel = data.get(view, "funnel")
+    funnel = serving.get(view, "funnel")
 if funnel.total[0]["count"] == 0:
     ui.empty()
     st.stop()
@@ -35,7 +35,7 @@ st.caption(
     "Step conversion into each stage (count ÷ count at the stage before). Click a column header to sort; "
     "select a row to see its funnel."
 )
-names = data.issuer_names(view)
+names = serving.issuer_names(view)
 
 
 def heat_table(groups: dict, label: str, names_of=None) -> pd.DataFrame:
@@ -87,7 +87,7 @@ stage = st.selectbox(
     bind="query-params",
 )
 SHOWN, DOWNLOAD = 500, 1_000_000
-rows = data.get(view, "dropouts", stage=stage, limit=SHOWN)
+rows = serving.get(view, "dropouts", stage=stage, limit=SHOWN)
 drop = next(s["drop_off"] for s in funnel.total if s["stage"] == stage)
 st.caption(
     f"{drop:,} enrollments reached the stage before '{t.STAGE_LABELS[stage]}' but not it (oldest first"
@@ -107,7 +107,7 @@ else:
     )
 ui.csv_download(
     view,
-    data.fetcher(view, "dropouts", stage=stage, limit=DOWNLOAD),
+    serving.fetcher(view, "dropouts", stage=stage, limit=DOWNLOAD),
     "Download the list (CSV)",
     f"dropped_before_{stage}.csv",
     "drop_download",
@@ -115,7 +115,7 @@ ui.csv_download(
 )
 
 st.subheader("Time to convert")
-ttc = data.get(view, "time_to_convert")
+ttc = serving.get(view, "time_to_convert")
 left, right = st.columns([2, 3])
 with left:
     table = pd.DataFrame(
@@ -146,12 +146,14 @@ with right:
         format_func=lambda p: " → ".join(t.STAGE_LABELS[x] for x in p.split("→")),
     )
     a, b = pair.split("→")
-    bins = data.get(view, "time_to_convert_histogram", stage_from=a, stage_to=b)
+    bins = serving.get(view, "time_to_convert_histogram", stage_from=a, stage_to=b)
     if sum(x["enrollments"] for x in bins):
         st.plotly_chart(charts.histogram_chart(bins, color=t.STAGE_COLORS[b]), key="ttc_hist")
     else:
         ui.empty("No enrollment has reached that stage in this view.")
 
 st.subheader("Conversion by application week, with releases")
-weeks = data.get(view, "conversion_by_week")
-st.plotly_chart(charts.conversion_by_week_chart(weeks, charts.release_rows(data.get(view, "fix_impact"))), key="weekly")
+weeks = serving.get(view, "conversion_by_week")
+st.plotly_chart(
+    charts.conversion_by_week_chart(weeks, charts.release_rows(serving.get(view, "fix_impact"))), key="weekly"
+)

@@ -3,13 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import config, data, ui
+from dashboard import config, serving, ui
 from dashboard import metrics as m
 from dashboard import theme as t
 from dashboard.report import iso_utc
 
-export: data.LoadedExport = st.session_state["export"]
-view: data.View | None = st.session_state["view"]
+export: serving.LoadedExport = st.session_state["export"]
+view: serving.View | None = st.session_state["view"]
 st.title("Data health and canaries")
 st.caption("Is the export complete, fresh and well-formed, and do the canary test records come out the other end?")
 st.markdown(
@@ -46,7 +46,7 @@ if export.engine is None:
 
 st.subheader("Tables")
 summary = {r["table"]: r for r in export.engine.table_summary()}
-fresh = data.table_freshness(export.fingerprint, export.engine)
+fresh = serving.table_freshness(export.fingerprint, export.engine)
 now = m.utc_now()
 rows = []
 for r in fresh:
@@ -80,13 +80,13 @@ if stale:
         f"Stale export: the newest event in {', '.join(stale)} is more than "
         f"{config.stale_after_hours():.0f} hours old. The numbers are as of {iso_utc(view.latest) if view else '–'}."
     )
-for r in data.future_timestamps(export.fingerprint, export.engine):
+for r in serving.future_timestamps(export.fingerprint, export.engine):
     st.warning(
         f"Table {r['table_name']}, column {r['column_name']}: {r['row_count']:,} row(s) carry timestamps later "
         f"than now (latest {iso_utc(r['latest'])}); the default as-of time ignores them."
     )
 
-directory = data.scoped_directory(export, view.scope) if view else []
+directory = serving.scoped_directory(export, view.scope) if view else []
 missing = [r["issuer_id"] for r in directory if not r["listed"]]
 st.subheader("Issuers missing from issuers.csv")
 if missing:
@@ -103,7 +103,7 @@ st.caption(
     "in its current stage for more than 48 hours. The date window does not apply."
 )
 if view is not None and ui.guard(export, ("enrollments", "transactions_834", "payments")):
-    canaries = data.get(view, "canaries")
+    canaries = serving.get(view, "canaries")
     if not canaries:
         ui.empty("No canary record in this view.")
     else:

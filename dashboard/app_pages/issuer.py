@@ -3,13 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, serving, ui
 
-view: data.View = st.session_state["view"]
+view: serving.View = st.session_state["view"]
 if not ui.guard(st.session_state["export"], title="Issuer view"):
     st.stop()
-names = data.issuer_names(view)
-directory = data.scoped_directory(view.export, view.scope)
+names = serving.issuer_names(view)
+directory = serving.scoped_directory(view.export, view.scope)
 options = [
     r["issuer_id"]
     for r in directory
@@ -26,12 +26,12 @@ focus = view.narrowed(issuers=(issuer,))
 st.markdown(ui.describe_filters(focus))
 
 with st.spinner("Computing…"):
-    funnel = data.get(focus, "funnel")
-    errors = data.get(focus, "errors")
-    risk = data.get(focus, "payment_deadline_risk")
-    backlog = data.get(focus, "backlog")
-    recon = data.get(focus, "reconciliation")
-    fixes = data.get(focus, "fix_impact")
+    funnel = serving.get(focus, "funnel")
+    errors = serving.get(focus, "errors")
+    risk = serving.get(focus, "payment_deadline_risk")
+    backlog = serving.get(focus, "backlog")
+    recon = serving.get(focus, "reconciliation")
+    fixes = serving.get(focus, "fix_impact")
 
 counts = {s["stage"]: s["count"] for s in funnel.total}
 cols = st.columns(5)
@@ -54,7 +54,7 @@ with left:
         ui.empty("No enrollment of this issuer in this view.")
 with right:
     st.subheader("Daily 834 error rate")
-    daily = data.get(focus, "errors_daily")
+    daily = serving.get(focus, "errors_daily")
     if daily:
         st.plotly_chart(charts.error_rate_chart(daily, charts.release_rows(fixes), categories=True), key="issuer_err")
     else:
@@ -108,7 +108,7 @@ category = st.segmented_control(
 )
 if category:
     SHOWN, DOWNLOAD = 300, 1_000_000
-    rows = data.get(focus, "reconciliation_work_list", category=category, limit=SHOWN)
+    rows = serving.get(focus, "reconciliation_work_list", category=category, limit=SHOWN)
     if rows:
         if row[category] > SHOWN:
             st.caption(f"{row[category]:,} records; the first {SHOWN} are shown, the download holds them all.")
@@ -117,7 +117,7 @@ if category:
         ui.empty("No record in this category.")
     ui.csv_download(
         focus,
-        data.fetcher(focus, "reconciliation_work_list", category=category, limit=DOWNLOAD),
+        serving.fetcher(focus, "reconciliation_work_list", category=category, limit=DOWNLOAD),
         "Download this work list (CSV)",
         f"reconciliation_{issuer}_{category}.csv",
         "recon_download",

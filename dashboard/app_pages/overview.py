@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, serving, ui
 from dashboard import theme as t
 
-view: data.View = st.session_state["view"]
+view: serving.View = st.session_state["view"]
 if not ui.guard(st.session_state["export"], title="Overview"):
     st.stop()
 ui.header(
@@ -19,16 +19,16 @@ ui.header(
 
 with st.spinner("Computing…"):
     week_ago = view.at(view.as_of - timedelta(days=7))
-    funnel, funnel_before = data.get(view, "funnel"), data.get(week_ago, "funnel")
-    errors, errors_before = data.get(view, "errors"), data.get(week_ago, "errors")
-    never, never_before = data.get(view, "never_sent"), data.get(week_ago, "never_sent")
-    backlog, backlog_before = data.get(view, "backlog"), data.get(week_ago, "backlog")
-    risk, risk_before = data.get(view, "payment_deadline_risk"), data.get(week_ago, "payment_deadline_risk")
-    by_day = data.get(view, "stage_counts_by_day")
-    daily = data.get(view, "errors_daily")
-    never_trend = data.get(view, "never_sent_trend")
-    backlog_trend = data.get(view, "backlog_trend")
-    fixes = data.get(view, "fix_impact")
+    funnel, funnel_before = serving.get(view, "funnel"), serving.get(week_ago, "funnel")
+    errors, errors_before = serving.get(view, "errors"), serving.get(week_ago, "errors")
+    never, never_before = serving.get(view, "never_sent"), serving.get(week_ago, "never_sent")
+    backlog, backlog_before = serving.get(view, "backlog"), serving.get(week_ago, "backlog")
+    risk, risk_before = serving.get(view, "payment_deadline_risk"), serving.get(week_ago, "payment_deadline_risk")
+    by_day = serving.get(view, "stage_counts_by_day")
+    daily = serving.get(view, "errors_daily")
+    never_trend = serving.get(view, "never_sent_trend")
+    backlog_trend = serving.get(view, "backlog_trend")
+    fixes = serving.get(view, "fix_impact")
 
 if funnel.total[0]["count"] == 0:
     ui.empty()
@@ -112,7 +112,7 @@ with left:
     st.caption(f"Issuers with at least {MIN_SELECTED} plans selected in this view.")
 with right:
     st.subheader("Highest 834 error rates")
-    rows = [r for r in data.get(view, "errors_by_issuer") if r["sent"] >= MIN_SENT]
+    rows = [r for r in serving.get(view, "errors_by_issuer") if r["sent"] >= MIN_SENT]
     worst = sorted(ui.named(view, rows), key=lambda r: (-r["rate"], r["issuer_id"]))[:5]
     if worst:
         st.plotly_chart(

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import charts, config, data, ui
+from dashboard import charts, config, serving, ui
 from dashboard.report import iso_utc
 
 st.markdown(
@@ -39,13 +39,13 @@ def tile(column, label: str, value: str, delta: float | None, text: str, higher_
 @st.fragment(run_every=config.standup_refresh_seconds())
 def screen() -> None:
     # a new export is picked up here: the load is keyed by the export's fingerprint
-    export = data.load_export()
-    base: data.View | None = st.session_state.get("view")
+    export = serving.load_export()
+    base: serving.View | None = st.session_state.get("view")
     if base is None or not ui.guard(export):
         return
-    latest = data.default_as_of(export.fingerprint, export.engine)
+    latest = serving.default_as_of(export.fingerprint, export.engine)
     follow_latest = base.as_of == base.latest
-    view = data.View(export, latest if follow_latest else base.as_of, latest, base.filters, base.scope)
+    view = serving.View(export, latest if follow_latest else base.as_of, latest, base.filters, base.scope)
     yesterday = view.at(view.as_of - timedelta(days=1))
     in_force = ui.describe_filters(view).split(" · ", 1)[1].replace("*", "")
     pending = (
@@ -58,11 +58,11 @@ def screen() -> None:
         f'<span class="kiosk-filters">· {in_force}{pending}</span></div>',
         unsafe_allow_html=True,
     )
-    funnel, funnel_y = data.get(view, "funnel"), data.get(yesterday, "funnel")
-    errors, errors_y = data.get(view, "errors"), data.get(yesterday, "errors")
-    never, never_y = data.get(view, "never_sent"), data.get(yesterday, "never_sent")
-    backlog, backlog_y = data.get(view, "backlog"), data.get(yesterday, "backlog")
-    risk, risk_y = data.get(view, "payment_deadline_risk"), data.get(yesterday, "payment_deadline_risk")
+    funnel, funnel_y = serving.get(view, "funnel"), serving.get(yesterday, "funnel")
+    errors, errors_y = serving.get(view, "errors"), serving.get(yesterday, "errors")
+    never, never_y = serving.get(view, "never_sent"), serving.get(yesterday, "never_sent")
+    backlog, backlog_y = serving.get(view, "backlog"), serving.get(yesterday, "backlog")
+    risk, risk_y = serving.get(view, "payment_deadline_risk"), serving.get(yesterday, "payment_deadline_risk")
     c = {s["stage"]: s["count"] for s in funnel.total}
     cy = {s["stage"]: s["count"] for s in funnel_y.total}
     cols = st.columns(6)
@@ -111,8 +111,8 @@ def screen() -> None:
         False,
     )
     left, right = st.columns([3, 2])
-    daily = data.get(view, "errors_daily")[-45:]
-    fixes = data.get(view, "fix_impact")
+    daily = serving.get(view, "errors_daily")[-45:]
+    fixes = serving.get(view, "fix_impact")
     with left:
         if daily:
             start = daily[0]["date"]
