@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .x12_write import X12Writer, x12_representable
+from ..x12_write import X12Writer, x12_representable
 
 CHUNK_SIZE = 250_000
 DEMO_ENROLLMENTS = 60_000
