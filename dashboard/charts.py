@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from . import definitions as d
 from . import theme as t
 
 MIN_SENT_FOR_SCALE = 20
@@ -62,7 +63,7 @@ def add_releases(fig: go.Figure, releases: list[dict[str, Any]], *, dark: bool =
 def funnel_chart(stages: list[dict[str, Any]], *, title: str | None = None, height: int = 380) -> go.Figure:
     fig = go.Figure(
         go.Funnel(
-            y=[t.STAGE_LABELS[s["stage"]] for s in stages],
+            y=[d.STAGE_LABELS[s["stage"]] for s in stages],
             x=[s["count"] for s in stages],
             marker=dict(color=[t.STAGE_COLORS[s["stage"]] for s in stages]),
             texttemplate="%{value:,} (%{percentInitial:.1%})",
@@ -95,10 +96,10 @@ def error_rate_chart(
                 x=frame["date"],
                 y=frame[rate_col],
                 mode="lines",
-                name=t.CATEGORY_LABELS[key],
+                name=d.CATEGORY_LABELS[key],
                 line=dict(color=t.CATEGORY_COLORS[key], width=4 if dark else (2.5 if key == "errored" else 1.5)),
                 customdata=frame[["sent", key]].to_numpy(),
-                hovertemplate=f"{t.CATEGORY_LABELS[key]}: %{{y:.1%}} (%{{customdata[1]:,}} of %{{customdata[0]:,}})"
+                hovertemplate=f"{d.CATEGORY_LABELS[key]}: %{{y:.1%}} (%{{customdata[1]:,}} of %{{customdata[0]:,}})"
                 "<extra></extra>",
             )
         )
@@ -159,7 +160,7 @@ def fix_impact_chart(fixes: list[dict[str, Any]], *, height: int = 360) -> go.Fi
 def backlog_aging_chart(backlog: list[dict[str, Any]], *, height: int = 360, dark: bool = False) -> go.Figure:
     frame = pd.DataFrame(backlog)
     fig = go.Figure()
-    for stage, label in t.BACKLOG_LABELS.items():
+    for stage, label in d.BACKLOG_LABELS.items():
         rows = frame[frame["stage"] == stage]
         fig.add_trace(
             go.Bar(
@@ -178,12 +179,12 @@ def backlog_aging_chart(backlog: list[dict[str, Any]], *, height: int = 360, dar
 def backlog_by_stage_chart(
     backlog: list[dict[str, Any]], *, height: int = 360, dark: bool = False, title: str | None = None
 ) -> go.Figure:
-    totals = {s: 0 for s in t.BACKLOG_LABELS}
+    totals = {s: 0 for s in d.BACKLOG_LABELS}
     for row in backlog:
         totals[row["stage"]] += row["count"]
     fig = go.Figure(
         go.Bar(
-            y=[t.BACKLOG_LABELS[s] for s in totals],
+            y=[d.BACKLOG_LABELS[s] for s in totals],
             x=list(totals.values()),
             orientation="h",
             marker_color=[t.BACKLOG_COLORS[s] for s in totals],
@@ -206,7 +207,7 @@ def backlog_trend_chart(
 ) -> go.Figure:
     frame = pd.DataFrame(trend)
     fig = go.Figure()
-    for stage, label in t.BACKLOG_LABELS.items():
+    for stage, label in d.BACKLOG_LABELS.items():
         rows = frame[frame["stage"] == stage]
         fig.add_trace(
             go.Scatter(
@@ -251,10 +252,10 @@ def conversion_by_week_chart(
                 x=frame["week"],
                 y=share,
                 mode="lines+markers",
-                name=t.STAGE_LABELS[stage],
+                name=d.STAGE_LABELS[stage],
                 line=dict(color=t.STAGE_COLORS[stage]),
                 customdata=frame[["applied", stage]].to_numpy(),
-                hovertemplate=f"{t.STAGE_LABELS[stage]}: %{{y:.1%}} "
+                hovertemplate=f"{d.STAGE_LABELS[stage]}: %{{y:.1%}} "
                 "(%{customdata[1]:,} of %{customdata[0]:,})<extra></extra>",
             )
         )

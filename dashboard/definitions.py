@@ -1,14 +1,61 @@
-"""Each number the dashboard shows, defined once: label, format, and what it means (metrics.md)."""
+"""The one registry of names: stages, backlog stages, error and reconciliation categories, and every
+number the dashboard shows, each with its label, format and meaning (docs/metrics.md).
+
+Pages, charts, the stand-up screen and downloads take their words and number formats from here;
+colours are in `theme.py`; the numbers themselves come from `metrics.py`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+# ------------------------------------------------------------------------------------------ names
+
+STAGES = ("applied", "plan_selected", "sent_834", "accepted_834", "reached_payment", "paid", "effectuated")
+BACKLOG_STAGES = ("awaiting_834", "awaiting_ack", "awaiting_payment_page", "awaiting_payment", "awaiting_effectuation")
+AGE_BUCKETS = ("0-1", "1-3", "3-7", "7-14", "14-30", "30+")
+ERROR_CATEGORIES = ("rejected", "unacknowledged", "duplicate", "mismatch", "unmatched")
+RECONCILIATION_CATEGORIES = ("matched", "field_mismatch", "exchange_only", "issuer_only")
+
+STAGE_LABELS = {
+    "applied": "Applied",
+    "plan_selected": "Plan selected",
+    "sent_834": "834 sent",
+    "accepted_834": "834 accepted",
+    "reached_payment": "Reached payment page",
+    "paid": "Paid",
+    "effectuated": "Effectuated",
+}
+BACKLOG_LABELS = {
+    "awaiting_834": "Awaiting 834",
+    "awaiting_ack": "Awaiting acknowledgement",
+    "awaiting_payment_page": "Awaiting payment page",
+    "awaiting_payment": "Awaiting binder payment",
+    "awaiting_effectuation": "Awaiting effectuation",
+}
+CATEGORY_LABELS = {
+    "errored": "Any error",
+    "rejected": "Rejected",
+    "unacknowledged": "Unacknowledged 48 h+",
+    "duplicate": "Duplicate",
+    "mismatch": "Field mismatch",
+    "unmatched": "Unmatched",
+}
+RECONCILIATION_LABELS = {
+    "matched": "Matched",
+    "field_mismatch": "Field mismatch",
+    "exchange_only": "Exchange only",
+    "issuer_only": "Issuer only",
+}
+
+
+# ---------------------------------------------------------------------------------------- numbers
+
 
 @dataclass(frozen=True)
 class Definition:
     label: str
-    fmt: str  # "count", "rate", "days"
+    fmt: str  # "count", "rate", "days" or "hours"
     description: str
     higher_is_better: bool = True
 
@@ -54,24 +101,44 @@ DEFINITIONS = {
         "they are covered and are not.",
         higher_is_better=False,
     ),
+    "cancelled": Definition("Cancelled (kept at the stages they reached)", "count", "Enrollments cancelled."),
 }
 
 
 def format_value(fmt: str, value) -> str:
+    """A number as every page shows it; '–' when it does not exist (a rate with nothing to divide by)."""
     if value is None:
         return "–"
     if fmt == "rate":
         return f"{value:.1%}"
     if fmt == "days":
         return f"{value:,.1f} d"
+    if fmt == "hours":
+        return f"{value:,.1f} h"
     return f"{int(value):,}"
 
 
 def format_delta(fmt: str, value) -> str | None:
+    """A change as every page shows it: percentage points for rates, a signed count otherwise."""
     if value is None:
         return None
     if fmt == "rate":
         return f"{value * 100:+.1f} pts"
     if fmt == "days":
         return f"{value:+,.1f} d"
+    if fmt == "hours":
+        return f"{value:+,.1f} h"
     return f"{int(value):+,}"
+
+
+def label(name: str) -> str:
+    return DEFINITIONS[name].label
+
+
+def shown(name: str, value) -> str:
+    """The value of the named number, formatted as that number is everywhere."""
+    return format_value(DEFINITIONS[name].fmt, value)
+
+
+def shown_change(name: str, change) -> str | None:
+    return format_delta(DEFINITIONS[name].fmt, change)

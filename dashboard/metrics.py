@@ -6,13 +6,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from .definitions import BACKLOG_STAGES, ERROR_CATEGORIES, STAGES
 from .engine import Engine
 from .stats import judge_change
 
-STAGES = ("applied", "plan_selected", "sent_834", "accepted_834", "reached_payment", "paid", "effectuated")
-BACKLOG_STAGES = ("awaiting_834", "awaiting_ack", "awaiting_payment_page", "awaiting_payment", "awaiting_effectuation")
-AGE_BUCKETS = ("0-1", "1-3", "3-7", "7-14", "14-30", "30+")
-ERROR_CATEGORIES = ("rejected", "unacknowledged", "duplicate", "mismatch", "unmatched")
 DEFAULT_WINDOW_DAYS = 7
 
 
@@ -141,6 +138,11 @@ class FunnelResult:
     by_issuer: dict[str, list[dict[str, Any]]]
     by_state: dict[str, list[dict[str, Any]]]
     cancelled: int
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """stage -> enrollments that reached it, for the whole view."""
+        return {s["stage"]: s["count"] for s in self.total}
 
 
 def funnel(q: Query) -> FunnelResult:
@@ -338,3 +340,114 @@ def issuer_directory(engine: Engine) -> list[dict[str, Any]]:
 
 def table_freshness(engine: Engine, now: datetime | None = None) -> list[dict[str, Any]]:
     return engine.rows("table_freshness", now=now or utc_now())
+
+
+# --------------------------------------------- numbers derived from the results above (no query)
+
+
+def change(value: float | None, previous: float | None) -> float | None:
+    """The change of a number against an earlier as-of time; null when either side is null."""
+    return None if value is None or previous is None else value - previous
+
+
+def effectuation_rate(counts: dict[str, int]) -> float | None:
+    """Effectuated ÷ plans selected."""
+    return rate(counts["effectuated"], counts["plan_selected"])
+
+
+def backlog_total(rows: list[dict[str, Any]]) -> int:
+    """Everyone in the backlog, from `backlog` (stage × age bucket rows)."""
+    return sum(r["count"] for r in rows)
+
+
+def backlog_by_stage(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """stage -> {count, oldest_days} over the age buckets of `backlog`, every backlog stage present."""
+    out: dict[str, dict[str, Any]] = {s: {"count": 0, "oldest_days": None} for s in BACKLOG_STAGES}
+    for r in rows:
+        stage = out[r["stage"]]
+        stage["count"] += r["count"]
+        if r["oldest_days"] is not None:
+            stage["oldest_days"] = max(r["oldest_days"], stage["oldest_days"] or 0.0)
+    return out
+
+
+def oldest_wait(rows: list[dict[str, Any]]) -> float | None:
+    """The longest wait in the backlog, in days; null when nobody waits."""
+    ages = [r["oldest_days"] for r in rows if r["oldest_days"] is not None]
+    return max(ages) if ages else None
+
+
+def backlog_total_by_day(trend: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The backlog's size at the end of each day, from `backlog_trend` (date × stage rows)."""
+    totals: dict[Any, int] = {}
+    for r in trend:
+        totals[r["date"]] = totals.get(r["date"], 0) + r["count"]
+    return [{"date": day, "backlog": n} for day, n in totals.items()]
+
+
+def effectuation_rate_by_day(by_day: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The effectuation rate as of the end of each day, from `stage_counts_by_day`."""
+    return [{"date": r["date"], "effectuation_rate": effectuation_rate(r)} for r in by_day]
+
+
+HEADLINE = (
+    "applied",
+    "plan_selected",
+    "accepted_834",
+    "paid",
+    "effectuated",
+    "effectuation_rate",
+    "error_rate",
+    "never_sent",
+    "backlog",
+    "oldest_days",
+    "at_risk",
+    "past_due",
+)
+
+
+def headline(
+    funnel_result: FunnelResult,
+    errors_result: dict[str, Any],
+    never_sent_result: dict[str, Any],
+    backlog_rows: list[dict[str, Any]],
+    risk: dict[str, int],
+) -> dict[str, Any]:
+    """The headline numbers (each named in definitions.DEFINITIONS) from the results that hold them."""
+    counts = funnel_result.counts
+    return {
+        **{s: counts[s] for s in ("applied", "plan_selected", "accepted_834", "paid", "effectuated")},
+        "effectuation_rate": effectuation_rate(counts),
+        "error_rate": errors_result["rate"],
+        "never_sent": never_sent_result["count"],
+        "backlog": backlog_total(backlog_rows),
+        "oldest_days": oldest_wait(backlog_rows),
+        "at_risk": risk["at_risk"],
+        "past_due": risk["past_due"],
+    }
+
+
+def issuer_effectuation_rates(funnel_result: FunnelResult) -> list[dict[str, Any]]:
+    """Per issuer: plans selected and effectuation rate (null with no plan selected)."""
+    out = []
+    for issuer, stages in funnel_result.by_issuer.items():
+        counts = {s["stage"]: s["count"] for s in stages}
+        out.append({"issuer_id": issuer, "selected": counts["plan_selected"], "rate": effectuation_rate(counts)})
+    return out
+
+
+def canary_summary(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """From `canaries`: how many there are, how many reached effectuation, how many are stuck."""
+    return {
+        "canaries": len(rows),
+        "effectuated": sum(r["stage"] == "effectuated" for r in rows),
+        "stuck": sum(bool(r["stuck"]) for r in rows),
+    }
+
+
+def freshness(latest_event_at: datetime | None, now: datetime, stale_after_hours: float) -> tuple[float | None, bool]:
+    """(how old a table's newest event is in days, whether that is stale); a table with no event is stale."""
+    if latest_event_at is None:
+        return None, True
+    age_hours = (now - latest_event_at).total_seconds() / 3600
+    return age_hours / 24, age_hours > stale_after_hours

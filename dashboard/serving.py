@@ -260,6 +260,17 @@ def get(view: View, name: str, **kwargs: Any) -> Any:
     )
 
 
+def headline(view: View) -> dict[str, Any]:
+    """The headline numbers of `metrics.headline` for a view, from the cached results that hold them."""
+    return m.headline(
+        get(view, "funnel"),
+        get(view, "errors"),
+        get(view, "never_sent"),
+        get(view, "backlog"),
+        get(view, "payment_deadline_risk"),
+    )
+
+
 def fetcher(view: View, name: str, **kwargs: Any):
     """A metric for a download: computed when called (on the click), not cached, scope applied."""
     if name not in ALLOWED:

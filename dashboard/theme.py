@@ -1,16 +1,7 @@
-"""One colour per funnel stage, backlog stage and error category, the same on every chart."""
+"""One colour per funnel stage, backlog stage and error category, the same on every chart (their words: definitions.py)."""
 
 from __future__ import annotations
 
-STAGE_LABELS = {
-    "applied": "Applied",
-    "plan_selected": "Plan selected",
-    "sent_834": "834 sent",
-    "accepted_834": "834 accepted",
-    "reached_payment": "Reached payment page",
-    "paid": "Paid",
-    "effectuated": "Effectuated",
-}
 STAGE_COLORS = {
     "applied": "#9aa5b1",
     "plan_selected": "#5b8def",
@@ -20,13 +11,6 @@ STAGE_COLORS = {
     "paid": "#2e9e6a",
     "effectuated": "#1b7a4c",
 }
-BACKLOG_LABELS = {
-    "awaiting_834": "Awaiting 834",
-    "awaiting_ack": "Awaiting acknowledgement",
-    "awaiting_payment_page": "Awaiting payment page",
-    "awaiting_payment": "Awaiting binder payment",
-    "awaiting_effectuation": "Awaiting effectuation",
-}
 # a backlog stage takes the colour of the stage it waits for
 BACKLOG_COLORS = {
     "awaiting_834": STAGE_COLORS["sent_834"],
@@ -34,14 +18,6 @@ BACKLOG_COLORS = {
     "awaiting_payment_page": STAGE_COLORS["reached_payment"],
     "awaiting_payment": STAGE_COLORS["paid"],
     "awaiting_effectuation": STAGE_COLORS["effectuated"],
-}
-CATEGORY_LABELS = {
-    "errored": "Any error",
-    "rejected": "Rejected",
-    "unacknowledged": "Unacknowledged 48 h+",
-    "duplicate": "Duplicate",
-    "mismatch": "Field mismatch",
-    "unmatched": "Unmatched",
 }
 CATEGORY_COLORS = {
     "errored": "#c0392b",

@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from . import serving
-from .definitions import DEFINITIONS, format_delta, format_value
+from . import metrics, serving
+from .definitions import DEFINITIONS, STAGE_LABELS, format_delta, format_value
 from .report import iso_utc
 
 ALL_TABLES = ("enrollments", "transactions_834", "payments", "issuers", "releases")
@@ -107,7 +107,7 @@ def kpi(
     column, name: str, value: Any, previous: Any = None, *, series: list | None = None, period: str = "week"
 ) -> None:
     d = DEFINITIONS[name]
-    delta = None if previous is None or value is None else value - previous
+    delta = metrics.change(value, previous)
     column.metric(
         d.label,
         format_value(d.fmt, value),
@@ -122,7 +122,8 @@ def kpi(
 
 
 def day_end_series(rows: list[dict[str, Any]], key: str, days: int = 30) -> list:
-    return [r[key] for r in rows[-days:]]
+    """The last `days` values of a daily series, for a sparkline (a day with no rate drawn at 0)."""
+    return [r[key] if r[key] is not None else 0 for r in rows[-days:]]
 
 
 def named(view: serving.View, rows: list[dict[str, Any]], key: str = "issuer_id") -> list[dict[str, Any]]:
@@ -131,8 +132,6 @@ def named(view: serving.View, rows: list[dict[str, Any]], key: str = "issuer_id"
 
 
 def stage_table(stages: list[dict[str, Any]]) -> pd.DataFrame:
-    from .theme import STAGE_LABELS
-
     frame = pd.DataFrame(stages)
     frame["stage"] = frame["stage"].map(STAGE_LABELS)
     return frame.rename(

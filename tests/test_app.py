@@ -97,7 +97,7 @@ def test_funnel_errors_backlog_and_health_numbers_are_the_reports(app, export_di
     ):
         assert errors[label] == f"{report['errors'][key]:,}"
     backlog = metrics_of(app("backlog", **params))
-    assert backlog["In the backlog"] == f"{sum(b['count'] for b in report['backlog']):,}"
+    assert backlog["Backlog"] == f"{sum(b['count'] for b in report['backlog']):,}"
     assert (backlog["At risk"], backlog["Past due"]) == (f"{report['at_risk']:,}", f"{report['past_due']:,}")
     health = metrics_of(app("health", **params))
     assert health["Canaries"] == f"{len(report['canaries']):,}"

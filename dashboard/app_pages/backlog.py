@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, serving, ui
-from dashboard import theme as t
+from dashboard import definitions as d
+from dashboard import metrics as m
 
 view: serving.View = st.session_state["view"]
 if not ui.guard(st.session_state["export"], ("enrollments", "transactions_834", "payments"), title="Backlog"):
@@ -21,23 +22,10 @@ with st.spinner("Computing the backlog…"):
     risk = serving.get(view, "payment_deadline_risk")
     trend = serving.get(view, "backlog_trend")
 
-total = sum(r["count"] for r in backlog)
-cols = st.columns(4)
-cols[0].metric("In the backlog", f"{total:,}", border=True)
-ages = [r["oldest_days"] for r in backlog if r["oldest_days"] is not None]
-cols[1].metric("Oldest wait", f"{max(ages):,.1f} days" if ages else "–", border=True)
-cols[2].metric(
-    "At risk",
-    f"{risk['at_risk']:,}",
-    help="Binder payment due within 7 days, not yet paid and effectuated.",
-    border=True,
-)
-cols[3].metric(
-    "Past due",
-    f"{risk['past_due']:,}",
-    help="Binder payment due date passed: they believe they are covered and are not.",
-    border=True,
-)
+total = m.backlog_total(backlog)
+now = {"backlog": total, "oldest_days": m.oldest_wait(backlog), **risk}
+for column, key in zip(st.columns(4), ("backlog", "oldest_days", "at_risk", "past_due"), strict=True):
+    ui.kpi(column, key, now[key])
 if total == 0:
     ui.empty("Nobody is waiting in this view.")
     st.stop()
@@ -52,16 +40,11 @@ with right:
         charts.backlog_trend_chart(trend, charts.release_rows(serving.get(view, "fix_impact"))), key="trend"
     )
 
+by_stage = m.backlog_by_stage(backlog)
 oldest = pd.DataFrame(
     [
-        {
-            "Stage": t.BACKLOG_LABELS[s],
-            "Waiting": sum(r["count"] for r in backlog if r["stage"] == s),
-            "Oldest (days)": max(
-                [r["oldest_days"] for r in backlog if r["stage"] == s and r["oldest_days"] is not None], default=None
-            ),
-        }
-        for s in t.BACKLOG_LABELS
+        {"Stage": d.BACKLOG_LABELS[s], "Waiting": v["count"], "Oldest (days)": v["oldest_days"]}
+        for s, v in by_stage.items()
     ]
 )
 st.dataframe(oldest, hide_index=True, column_config={"Oldest (days)": st.column_config.NumberColumn(format="%.1f")})
@@ -98,14 +81,13 @@ def work_list(
         st.warning(f"The download holds the {DOWNLOAD:,} longest waits; narrow the filters for the rest.")
 
 
-waiting = {s: sum(r["count"] for r in backlog if r["stage"] == s) for s in t.BACKLOG_LABELS}
 tabs = st.tabs(["Past due", "At risk", "Oldest", "By stage"])
 with tabs[0]:
     work_list("past_due", risk["past_due"], "binder payment due date passed", deadline="past_due")
 with tabs[1]:
     work_list("at_risk", risk["at_risk"], "binder payment due within 7 days", deadline="at_risk")
 with tabs[2]:
-    work_list("oldest", sum(waiting.values()), "every backlog enrollment, longest wait first")
+    work_list("oldest", total, "every backlog enrollment, longest wait first")
 with tabs[3]:
-    stage = st.selectbox("Stage", list(t.BACKLOG_LABELS), format_func=t.BACKLOG_LABELS.get, key="backlog_stage")
-    work_list("stage", waiting[stage], "waiting at this stage", stages=(stage,))
+    stage = st.selectbox("Stage", list(d.BACKLOG_LABELS), format_func=d.BACKLOG_LABELS.get, key="backlog_stage")
+    work_list("stage", by_stage[stage]["count"], "waiting at this stage", stages=(stage,))

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, serving, ui
-from dashboard import theme as t
+from dashboard import definitions as d
 
 view: serving.View = st.session_state["view"]
 if not ui.guard(
@@ -26,10 +26,13 @@ if errors["sent"] == 0:
     st.stop()
 
 cols = st.columns(6)
-cols[0].metric("834 error rate", f"{errors['rate']:.1%}", help="errored ÷ sent", border=True)
-for column, key in zip(cols[1:], ["rejected", "unacknowledged", "duplicate", "mismatch", "unmatched"], strict=True):
+ui.kpi(cols[0], "error_rate", errors["rate"])
+for column, key in zip(cols[1:], d.ERROR_CATEGORIES, strict=True):
     column.metric(
-        t.CATEGORY_LABELS[key], f"{errors[key]:,}", help=f"{errors[key + '_rate']:.1%} of 834s sent", border=True
+        d.CATEGORY_LABELS[key],
+        d.format_value("count", errors[key]),
+        help=f"{d.format_value('rate', errors[key + '_rate'])} of 834s sent",
+        border=True,
     )
 st.caption(
     f"{errors['sent']:,} outbound 834s sent, {errors['errored']:,} with at least one problem "
@@ -109,10 +112,10 @@ with left:
 with right:
     st.subheader("Never sent")
     never = serving.get(view, "never_sent")
-    share = f"{never['share']:.1%}" if never["share"] is not None else "–"
+    share = d.format_value("rate", never["share"])
     st.metric(
         "Enrollments with no 834 to their issuer",
-        f"{never['count']:,}",
+        d.shown("never_sent", never["count"]),
         help="Not cancelled, plan selected 24 hours or more before the as-of time, and no initial 834 sent "
         f"to their issuer: {share} of {never['eligible']:,} such enrollments.",
         border=True,

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, serving, ui
-from dashboard import metrics as m
+from dashboard import definitions as d
 from dashboard import theme as t
 
 view: serving.View = st.session_state["view"]
@@ -28,7 +28,7 @@ with left:
     st.plotly_chart(charts.funnel_chart(funnel.total), key="funnel_chart")
 with right:
     st.dataframe(ui.stage_table(funnel.total), hide_index=True, column_config=ui.STAGE_TABLE_CONFIG)
-    st.metric("Cancelled (kept at the stages they reached)", f"{funnel.cancelled:,}")
+    ui.kpi(st, "cancelled", funnel.cancelled)
 
 st.subheader("Stage conversion by issuer and by state")
 st.caption(
@@ -43,15 +43,15 @@ def heat_table(groups: dict, label: str, names_of=None) -> pd.DataFrame:
     for key, stages in groups.items():
         row = {label: names_of.get(key, key) if names_of else key, "key": key, "Applied": stages[0]["count"]}
         for s in stages[1:]:
-            row[t.STAGE_LABELS[s["stage"]]] = s["step_conversion"]
+            row[d.STAGE_LABELS[s["stage"]]] = s["step_conversion"]
         row["Overall"] = stages[-1]["overall_conversion"]
         rows.append(row)
     return pd.DataFrame(rows).sort_values("Applied", ascending=False, ignore_index=True)
 
 
 config = {
-    t.STAGE_LABELS[s]: st.column_config.ProgressColumn(t.STAGE_LABELS[s], format="percent", min_value=0, max_value=1)
-    for s in m.STAGES[1:]
+    d.STAGE_LABELS[s]: st.column_config.ProgressColumn(d.STAGE_LABELS[s], format="percent", min_value=0, max_value=1)
+    for s in d.STAGES[1:]
 }
 config["Overall"] = st.column_config.ProgressColumn("Applied → effectuated", format="percent", min_value=0, max_value=1)
 config["key"] = None
@@ -80,17 +80,17 @@ for tab, groups, label, key, names_of in (
 st.subheader("Who dropped out at a stage")
 stage = st.selectbox(
     "Stage not reached",
-    m.STAGES[1:],
-    index=len(m.STAGES) - 3,
+    d.STAGES[1:],
+    index=len(d.STAGES) - 3,
     key="drop_stage",
-    format_func=lambda s: t.STAGE_LABELS[s],
+    format_func=lambda s: d.STAGE_LABELS[s],
     bind="query-params",
 )
 SHOWN, DOWNLOAD = 500, 1_000_000
 rows = serving.get(view, "dropouts", stage=stage, limit=SHOWN)
 drop = next(s["drop_off"] for s in funnel.total if s["stage"] == stage)
 st.caption(
-    f"{drop:,} enrollments reached the stage before '{t.STAGE_LABELS[stage]}' but not it (oldest first"
+    f"{drop:,} enrollments reached the stage before '{d.STAGE_LABELS[stage]}' but not it (oldest first"
     f"{f'; the first {SHOWN:,} are shown, the download holds up to {DOWNLOAD:,}' if drop > SHOWN else ''})."
 )
 frame = pd.DataFrame(ui.named(view, rows))
@@ -121,8 +121,8 @@ with left:
     table = pd.DataFrame(
         [
             {
-                "From": t.STAGE_LABELS[r["from"]],
-                "To": t.STAGE_LABELS[r["to"]],
+                "From": d.STAGE_LABELS[r["from"]],
+                "To": d.STAGE_LABELS[r["to"]],
                 "Enrollments": r["n"],
                 "Median (h)": r["median"],
                 "90th percentile (h)": r["p90"],
@@ -143,7 +143,7 @@ with right:
         "Distribution of",
         [f"{r['from']}→{r['to']}" for r in ttc],
         key="ttc_pair",
-        format_func=lambda p: " → ".join(t.STAGE_LABELS[x] for x in p.split("→")),
+        format_func=lambda p: " → ".join(d.STAGE_LABELS[x] for x in p.split("→")),
     )
     a, b = pair.split("→")
     bins = serving.get(view, "time_to_convert_histogram", stage_from=a, stage_to=b)

@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import config, serving, ui
+from dashboard import definitions as d
 from dashboard import metrics as m
-from dashboard import theme as t
 from dashboard.report import iso_utc
 
 export: serving.LoadedExport = st.session_state["export"]
@@ -51,15 +51,15 @@ now = m.utc_now()
 rows = []
 for r in fresh:
     latest = r["latest_event_at"]
-    age_hours = (now - latest).total_seconds() / 3600 if latest else None
+    age_days, stale = m.freshness(latest, now, config.stale_after_hours())
     rows.append(
         {
             "Table": r["table_name"],
             "Files": summary[r["table_name"]]["files"],
             "Rows": r["row_count"],
             "Latest event (UTC)": latest,
-            "Days old": age_hours / 24 if age_hours is not None else None,
-            "Fresh": "stale" if age_hours is None or age_hours > config.stale_after_hours() else "fresh",
+            "Days old": age_days,
+            "Fresh": "stale" if stale else "fresh",
         }
     )
 table = pd.DataFrame(rows)
@@ -107,13 +107,12 @@ if view is not None and ui.guard(export, ("enrollments", "transactions_834", "pa
     if not canaries:
         ui.empty("No canary record in this view.")
     else:
-        stuck = sum(c["stuck"] for c in canaries)
-        cols = st.columns(3)
-        cols[0].metric("Canaries", f"{len(canaries):,}", border=True)
-        cols[1].metric("Came out the other end", f"{sum(c['stage'] == 'effectuated' for c in canaries):,}", border=True)
-        cols[2].metric("Stuck", f"{stuck:,}", border=True)
+        canary_counts = m.canary_summary(canaries)
+        labels = {"canaries": "Canaries", "effectuated": "Came out the other end", "stuck": "Stuck"}
+        for column, key in zip(st.columns(3), labels, strict=True):
+            column.metric(labels[key], d.format_value("count", canary_counts[key]), border=True)
         frame = pd.DataFrame(ui.named(view, canaries))
-        frame["stage"] = frame["stage"].map(t.STAGE_LABELS)
+        frame["stage"] = frame["stage"].map(d.STAGE_LABELS)
         st.dataframe(
             frame[["enrollment_id", "name", "state", "stage", "entered_at", "stuck", "cancelled"]],
             hide_index=True,

@@ -4,6 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, serving, ui
+from dashboard import definitions as d
+from dashboard import metrics as m
 
 view: serving.View = st.session_state["view"]
 if not ui.guard(st.session_state["export"], title="Issuer view"):
@@ -33,17 +35,16 @@ with st.spinner("Computing…"):
     recon = serving.get(focus, "reconciliation")
     fixes = serving.get(focus, "fix_impact")
 
-counts = {s["stage"]: s["count"] for s in funnel.total}
-cols = st.columns(5)
-cols[0].metric("Plans selected", f"{counts['plan_selected']:,}", border=True)
-cols[1].metric(
-    "Effectuation rate",
-    f"{counts['effectuated'] / counts['plan_selected']:.1%}" if counts["plan_selected"] else "–",
-    border=True,
-)
-cols[2].metric("834 error rate", f"{errors['rate']:.1%}" if errors["rate"] is not None else "–", border=True)
-cols[3].metric("In the backlog", f"{sum(r['count'] for r in backlog):,}", border=True)
-cols[4].metric("Past due", f"{risk['past_due']:,}", border=True)
+counts = funnel.counts
+now = {
+    "plan_selected": counts["plan_selected"],
+    "effectuation_rate": m.effectuation_rate(counts),
+    "error_rate": errors["rate"],
+    "backlog": m.backlog_total(backlog),
+    "past_due": risk["past_due"],
+}
+for column, key in zip(st.columns(5), now, strict=True):
+    ui.kpi(column, key, now[key])
 
 left, right = st.columns([2, 3])
 with left:
@@ -80,7 +81,7 @@ st.dataframe(
 )
 
 st.subheader("Backlog")
-if sum(r["count"] for r in backlog):
+if now["backlog"]:
     st.plotly_chart(charts.backlog_aging_chart(backlog, height=300), key="issuer_backlog")
 else:
     ui.empty("Nothing of this issuer is waiting.")
@@ -90,19 +91,10 @@ st.caption(
     "Enrollments the exchange holds (plan selected, not cancelled) against the issuer's effectuation 834s; "
     "issuer-only: the issuer's inbound 834s the exchange cannot place."
 )
-row = next(
-    (r for r in recon if r["issuer_id"] == issuer),
-    {"matched": 0, "field_mismatch": 0, "exchange_only": 0, "issuer_only": 0},
-)
-labels = {
-    "matched": "Matched",
-    "field_mismatch": "Field mismatch",
-    "exchange_only": "Exchange only",
-    "issuer_only": "Issuer only",
-}
-cols = st.columns(4)
-for column, key in zip(cols, labels, strict=True):
-    column.metric(labels[key], f"{row[key]:,}", border=True)
+row = next((r for r in recon if r["issuer_id"] == issuer), dict.fromkeys(d.RECONCILIATION_CATEGORIES, 0))
+labels = d.RECONCILIATION_LABELS
+for column, key in zip(st.columns(4), d.RECONCILIATION_CATEGORIES, strict=True):
+    column.metric(labels[key], d.format_value("count", row[key]), border=True)
 category = st.segmented_control(
     "Work list", list(labels), format_func=labels.get, default="field_mismatch", key="recon_category"
 )

@@ -5,6 +5,7 @@ from datetime import timedelta
 import streamlit as st
 
 from dashboard import charts, serving, ui
+from dashboard import metrics as m
 from dashboard import theme as t
 
 view: serving.View = st.session_state["view"]
@@ -19,11 +20,8 @@ ui.header(
 
 with st.spinner("Computing…"):
     week_ago = view.at(view.as_of - timedelta(days=7))
-    funnel, funnel_before = serving.get(view, "funnel"), serving.get(week_ago, "funnel")
-    errors, errors_before = serving.get(view, "errors"), serving.get(week_ago, "errors")
-    never, never_before = serving.get(view, "never_sent"), serving.get(week_ago, "never_sent")
-    backlog, backlog_before = serving.get(view, "backlog"), serving.get(week_ago, "backlog")
-    risk, risk_before = serving.get(view, "payment_deadline_risk"), serving.get(week_ago, "payment_deadline_risk")
+    funnel = serving.get(view, "funnel")
+    now, before = serving.headline(view), serving.headline(week_ago)
     by_day = serving.get(view, "stage_counts_by_day")
     daily = serving.get(view, "errors_daily")
     never_trend = serving.get(view, "never_sent_trend")
@@ -34,50 +32,20 @@ if funnel.total[0]["count"] == 0:
     ui.empty()
     st.stop()
 
-
-def counts(result):
-    return {s["stage"]: s["count"] for s in result.total}
-
-
-def effectuation_rate(c):
-    return c["effectuated"] / c["plan_selected"] if c["plan_selected"] else None
-
-
-def backlog_total(rows):
-    return sum(r["count"] for r in rows)
-
-
-def oldest(rows):
-    ages = [r["oldest_days"] for r in rows if r["oldest_days"] is not None]
-    return max(ages) if ages else None
-
-
-now, before = counts(funnel), counts(funnel_before)
+series = {
+    **{
+        key: ui.day_end_series(by_day, key)
+        for key in ("applied", "plan_selected", "accepted_834", "paid", "effectuated")
+    },
+    "effectuation_rate": ui.day_end_series(m.effectuation_rate_by_day(by_day), "effectuation_rate"),
+    "error_rate": ui.day_end_series(daily, "rate"),
+    "never_sent": ui.day_end_series(never_trend, "never_sent"),
+    "backlog": ui.day_end_series(m.backlog_total_by_day(backlog_trend), "backlog"),
+}
 # four to a row: at national scale a count has seven to nine digits, and six to a row cut them off
-row1, row2, row3 = st.columns(4), st.columns(4), st.columns(4)
-tiles = row1 + row2 + row3
-for column, key in zip(tiles, ["applied", "plan_selected", "accepted_834", "paid", "effectuated"], strict=False):
-    ui.kpi(column, key, now[key], before[key], series=ui.day_end_series(by_day, key))
-ui.kpi(
-    tiles[5],
-    "effectuation_rate",
-    effectuation_rate(now),
-    effectuation_rate(before),
-    series=[r["effectuated"] / r["plan_selected"] if r["plan_selected"] else 0 for r in by_day[-30:]],
-)
-ui.kpi(tiles[6], "error_rate", errors["rate"], errors_before["rate"], series=[d["rate"] or 0 for d in daily[-30:]])
-ui.kpi(
-    tiles[7], "never_sent", never["count"], never_before["count"], series=ui.day_end_series(never_trend, "never_sent")
-)
-trend_totals = {}
-for r in backlog_trend:
-    trend_totals[r["date"]] = trend_totals.get(r["date"], 0) + r["count"]
-ui.kpi(
-    tiles[8], "backlog", backlog_total(backlog), backlog_total(backlog_before), series=list(trend_totals.values())[-30:]
-)
-ui.kpi(tiles[9], "oldest_days", oldest(backlog), oldest(backlog_before))
-ui.kpi(tiles[10], "at_risk", risk["at_risk"], risk_before["at_risk"])
-ui.kpi(tiles[11], "past_due", risk["past_due"], risk_before["past_due"])
+tiles = st.columns(4) + st.columns(4) + st.columns(4)
+for column, key in zip(tiles, m.HEADLINE, strict=True):
+    ui.kpi(column, key, now[key], before[key], series=series.get(key))
 st.caption(
     "Changes are against the same numbers as of seven days earlier; sparklines show the last 30 days "
     "(each day as of its end; the 834 error rate as the daily rate)."
@@ -98,11 +66,7 @@ MIN_SELECTED, MIN_SENT = 30, 30
 left, right = st.columns(2)
 with left:
     st.subheader("Lowest effectuation rates")
-    rows = [
-        {"issuer_id": k, "rate": v[6]["count"] / v[1]["count"], "selected": v[1]["count"]}
-        for k, v in funnel.by_issuer.items()
-        if v[1]["count"] >= MIN_SELECTED
-    ]
+    rows = [r for r in m.issuer_effectuation_rates(funnel) if r["selected"] >= MIN_SELECTED]
     worst = sorted(ui.named(view, rows), key=lambda r: (r["rate"], r["issuer_id"]))[:5]
     if worst:
         st.plotly_chart(

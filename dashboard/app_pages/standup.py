@@ -5,6 +5,8 @@ from datetime import timedelta
 import streamlit as st
 
 from dashboard import charts, config, serving, ui
+from dashboard import definitions as d
+from dashboard import metrics as m
 from dashboard.report import iso_utc
 
 st.markdown(
@@ -26,14 +28,20 @@ st.markdown(
 )
 
 
-def tile(column, label: str, value: str, delta: float | None, text: str, higher_is_better: bool) -> None:
-    tone = "flat" if not delta else ("good" if (delta > 0) == higher_is_better else "bad")
+def tile(column, name: str, value, previous) -> None:
+    """One large number with its change since yesterday, worded and formatted as everywhere else."""
+    definition = d.DEFINITIONS[name]
+    delta = m.change(value, previous)
+    tone = "flat" if not delta else ("good" if (delta > 0) == definition.higher_is_better else "bad")
     column.markdown(
-        f'<div class="kiosk-tile"><div class="kiosk-label">{label}</div>'
-        f'<div class="kiosk-value">{value}</div>'
-        f'<div class="kiosk-delta {tone}">{text} vs yesterday</div></div>',
+        f'<div class="kiosk-tile"><div class="kiosk-label">{definition.label}</div>'
+        f'<div class="kiosk-value">{d.shown(name, value)}</div>'
+        f'<div class="kiosk-delta {tone}">{d.shown_change(name, delta) or "–"} vs yesterday</div></div>',
         unsafe_allow_html=True,
     )
+
+
+TILES = ("plan_selected", "effectuated", "error_rate", "never_sent", "backlog", "past_due")
 
 
 @st.fragment(run_every=config.standup_refresh_seconds())
@@ -58,58 +66,10 @@ def screen() -> None:
         f'<span class="kiosk-filters">· {in_force}{pending}</span></div>',
         unsafe_allow_html=True,
     )
-    funnel, funnel_y = serving.get(view, "funnel"), serving.get(yesterday, "funnel")
-    errors, errors_y = serving.get(view, "errors"), serving.get(yesterday, "errors")
-    never, never_y = serving.get(view, "never_sent"), serving.get(yesterday, "never_sent")
-    backlog, backlog_y = serving.get(view, "backlog"), serving.get(yesterday, "backlog")
-    risk, risk_y = serving.get(view, "payment_deadline_risk"), serving.get(yesterday, "payment_deadline_risk")
-    c = {s["stage"]: s["count"] for s in funnel.total}
-    cy = {s["stage"]: s["count"] for s in funnel_y.total}
-    cols = st.columns(6)
-    tile(
-        cols[0],
-        "Plans selected",
-        f"{c['plan_selected']:,}",
-        c["plan_selected"] - cy["plan_selected"],
-        f"{c['plan_selected'] - cy['plan_selected']:+,}",
-        True,
-    )
-    tile(
-        cols[1],
-        "Effectuated",
-        f"{c['effectuated']:,}",
-        c["effectuated"] - cy["effectuated"],
-        f"{c['effectuated'] - cy['effectuated']:+,}",
-        True,
-    )
-    rate, rate_y = errors["rate"], errors_y["rate"]
-    d = None if rate is None or rate_y is None else rate - rate_y
-    tile(
-        cols[2],
-        "834 error rate",
-        f"{rate:.1%}" if rate is not None else "–",
-        d,
-        f"{d * 100:+.1f} pts" if d is not None else "–",
-        False,
-    )
-    tile(
-        cols[3],
-        "Never sent",
-        f"{never['count']:,}",
-        never["count"] - never_y["count"],
-        f"{never['count'] - never_y['count']:+,}",
-        False,
-    )
-    total, total_y = sum(r["count"] for r in backlog), sum(r["count"] for r in backlog_y)
-    tile(cols[4], "Backlog", f"{total:,}", total - total_y, f"{total - total_y:+,}", False)
-    tile(
-        cols[5],
-        "Past due",
-        f"{risk['past_due']:,}",
-        risk["past_due"] - risk_y["past_due"],
-        f"{risk['past_due'] - risk_y['past_due']:+,}",
-        False,
-    )
+    now, then = serving.headline(view), serving.headline(yesterday)
+    backlog = serving.get(view, "backlog")
+    for column, name in zip(st.columns(len(TILES)), TILES, strict=True):
+        tile(column, name, now[name], then[name])
     left, right = st.columns([3, 2])
     daily = serving.get(view, "errors_daily")[-45:]
     fixes = serving.get(view, "fix_impact")
