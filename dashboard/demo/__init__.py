@@ -7,255 +7,66 @@ generated and written one at a time, which keeps memory flat whatever the size.
 
 from __future__ import annotations
 
-import csv
-import shutil
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from ..x12_write import X12Writer, x12_representable
+from .columns import date_array, id_array, money_array, str_array, ts_array
+from .scenario import (
+    CHANNEL_P,
+    CHANNELS,
+    CHUNK_SIZE,
+    DAY,
+    DEFAULT_SEED,
+    DEMO_ENROLLMENTS,
+    EXPORT_AT,
+    FIX_WEEKEND_834,
+    HOUR,
+    HOUR_WEIGHTS,
+    JANUARY_834_FIX,
+    METAL_BASE,
+    METAL_P,
+    METALS,
+    MINUTE,
+    NC_PAYMENT_FIX,
+    NEVER,
+    REJECT_CODES,
+    SECOND,
+    STATES,
+    WINDOW_DAYS,
+    WINDOW_START,
+    Issuer,
+    build_issuers,
+    canary_count,
+    daily_application_weights,
+    day_start,
+    epoch_us,
+    nc_payment_link_issuer,
+    releases,
+    state_pay_rates,
+)
+from .writer import ExportWriter, GenerateError, export_is_empty, prepare_output
 
-CHUNK_SIZE = 250_000
-DEMO_ENROLLMENTS = 60_000
-DEFAULT_SEED = 2013
-
-US = 1
-SECOND = 1_000_000
-MINUTE = 60 * SECOND
-HOUR = 60 * MINUTE
-DAY = 24 * HOUR
-NEVER = np.iinfo(np.int64).max  # "did not happen" inside the generator; written as null
-
-
-def epoch_us(value: datetime | date) -> int:
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    return int((value.replace(tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1))
-
-
-WINDOW_START = epoch_us(datetime(2013, 10, 1))
-WINDOW_DAYS = 123  # 2013-10-01 .. 2014-01-31
-EXPORT_AT = epoch_us(datetime(2014, 2, 1)) - SECOND  # the export's cut-off: later events have not happened
-
-# Releases (scenario.md). The 834 error rate and the never-sent rate change at the fixes below.
-FIX_WEEKEND_834 = epoch_us(datetime(2013, 12, 1, 5, 0))
-JANUARY_834_FIX = epoch_us(datetime(2014, 1, 10, 6, 0))
-NC_PAYMENT_FIX = epoch_us(datetime(2013, 12, 10, 6, 0))
-
-# The 36 states on the federal marketplace in 2014, weighted by their 2014 plan selections (thousands).
-STATES = {
-    "FL": 984,
-    "TX": 734,
-    "NC": 358,
-    "GA": 317,
-    "PA": 318,
-    "MI": 272,
-    "VA": 216,
-    "IL": 217,
-    "NJ": 161,
-    "OH": 154,
-    "TN": 151,
-    "MO": 152,
-    "WI": 139,
-    "AZ": 120,
-    "IN": 133,
-    "SC": 118,
-    "AL": 97,
-    "LA": 102,
-    "UT": 84,
-    "ID": 76,
-    "OK": 69,
-    "KS": 57,
-    "MS": 61,
-    "NE": 43,
-    "ME": 44,
-    "AR": 43,
-    "NH": 40,
-    "MT": 36,
-    "NM": 32,
-    "IA": 29,
-    "WV": 19,
-    "DE": 14,
-    "AK": 13,
-    "SD": 13,
-    "WY": 12,
-    "ND": 10,
-}
-
-_NAME_FIRST = [
-    "Piedmont",
-    "Prairie",
-    "Summit",
-    "Harbor",
-    "Lakeshore",
-    "Red River",
-    "Cardinal",
-    "Evergreen",
-    "Frontier",
-    "Magnolia",
-    "Keystone",
-    "Pinecrest",
-    "Bluewater",
-    "Granite",
-    "Sunbelt",
-    "Heartland",
-    "Riverbend",
-    "Canyon",
-    "Tidewater",
-    "Cumberland",
+__all__ = [
+    "CHUNK_SIZE",
+    "DEFAULT_SEED",
+    "DEMO_ENROLLMENTS",
+    "STATES",
+    "GenerateError",
+    "Issuer",
+    "build_issuers",
+    "canary_count",
+    "ensure_default_export",
+    "export_is_empty",
+    "generate",
+    "generate_chunk",
+    "nc_payment_link_issuer",
+    "releases",
+    "state_pay_rates",
 ]
-_NAME_SECOND = [
-    "Mutual Health",
-    "Health Plan",
-    "Care Cooperative",
-    "Health Alliance",
-    "Community Health",
-    "Family Health",
-    "HealthPartners",
-    "Medical Mutual",
-]
-
-METALS = np.array(["bronze", "silver", "gold", "platinum", "catastrophic"])
-METAL_P = [0.20, 0.65, 0.09, 0.04, 0.02]
-METAL_BASE = np.array([250.0, 320.0, 390.0, 460.0, 180.0])
-CHANNELS = np.array(["online", "call_center", "assister", "paper"])
-CHANNEL_P = [0.70, 0.15, 0.10, 0.05]
-REJECT_CODES = np.array(["I5", "I6", "I12", "709"])
-
-
-@dataclass(frozen=True)
-class Issuer:
-    issuer_id: str
-    issuer_name: str
-    state: str
-    share: float  # of its state's volume
-    ack_slowness: float  # multiplies its 999 acknowledgement delays
-
-
-def build_issuers(seed: int) -> list[Issuer]:
-    """2-8 issuers per state, more in bigger states; 5-digit HIOS ids; fictional names."""
-    rng = np.random.default_rng([seed, 0xA11CE])
-    ids = rng.choice(np.arange(10000, 99999), size=400, replace=False)
-    issuers, k = [], 0
-    for state, volume in STATES.items():
-        count = int(np.clip(2 + round(np.log2(volume / 10)), 2, 8))
-        shares = np.sort(rng.dirichlet(np.full(count, 2.0)))[::-1]
-        for i in range(count):
-            name = (
-                f"{_NAME_FIRST[int(rng.integers(len(_NAME_FIRST)))]} {_NAME_SECOND[i % len(_NAME_SECOND)]} of {state}"
-            )
-            issuers.append(
-                Issuer(str(ids[k]), name, state, float(shares[i]), float(rng.choice([0.5, 1.0, 1.0, 1.5, 3.0])))
-            )
-            k += 1
-    return issuers
-
-
-def nc_payment_link_issuer(issuers: list[Issuer]) -> Issuer:
-    """The North Carolina issuer whose payment link was broken until its own fix (the largest there)."""
-    return max((i for i in issuers if i.state == "NC"), key=lambda i: i.share)
-
-
-def state_pay_rates(seed: int) -> dict[str, float]:
-    """Share of plan selections that eventually pay, per state: about 45% to 90%."""
-    rng = np.random.default_rng([seed, 0xBEEF])
-    rates = {state: float(rng.uniform(0.74, 0.95)) for state in STATES}
-    rates[sorted(STATES)[int(rng.integers(len(STATES)))]] = 0.45  # one state far behind
-    return rates
-
-
-def releases(issuers: list[Issuer]) -> list[list[str]]:
-    nc = nc_payment_link_issuer(issuers)
-    return [
-        ["R-2013-10-01-launch", "2013-10-01T12:00:00Z", "front_end", "HealthCare.gov launch", ""],
-        ["R-2013-10-20-front-end", "2013-10-20T08:00:00Z", "front_end", "Front-end capacity patch", ""],
-        ["R-2013-11-15-hub", "2013-11-15T06:00:00Z", "hub", "Data services hub maintenance (no 834 change)", ""],
-        ["R-2013-11-30-front-end", "2013-11-30T08:00:00Z", "front_end", "Fix weekend: front-end capacity", ""],
-        [
-            "R-2013-12-01-834",
-            "2013-12-01T05:00:00Z",
-            "834_generator",
-            "Fix weekend: 834 field-level defects repaired, never-sent backlog re-sent",
-            "",
-        ],
-        [
-            "R-2013-12-10-nc-payment-link",
-            "2013-12-10T06:00:00Z",
-            "payment_redirect",
-            f"Payment redirect link fixed for {nc.issuer_name}",
-            nc.issuer_id,
-        ],
-        ["R-2014-01-10-834", "2014-01-10T06:00:00Z", "834_generator", "834 duplicate and reject fixes", ""],
-    ]
-
-
-# ---------------------------------------------------------------- volume curve
-
-
-def daily_application_weights() -> np.ndarray:
-    """Applications per day, Oct 1 - Jan 31: a slow autumn, the December surge, the deadline peak."""
-    w = np.zeros(WINDOW_DAYS)
-    for d in range(WINDOW_DAYS):
-        day = date(2013, 10, 1) + timedelta(days=d)
-        if day < date(2013, 11, 3):
-            w[d] = 0.9 + 0.4 * d / 33
-        elif day < date(2013, 12, 1):
-            w[d] = 3.5 + 2.0 * (day - date(2013, 11, 3)).days / 27
-        elif day < date(2013, 12, 16):
-            w[d] = 14 + 16 * (day - date(2013, 12, 1)).days / 15
-        elif day <= date(2013, 12, 23):
-            w[d] = 30 + 85 * ((day - date(2013, 12, 16)).days / 7) ** 2  # the deadline rush, peak on Dec 23
-        elif day == date(2013, 12, 24):
-            w[d] = 70
-        elif day == date(2013, 12, 25):
-            w[d] = 6
-        elif day < date(2014, 1, 1):
-            w[d] = 16
-        else:
-            jan = (day - date(2014, 1, 1)).days
-            w[d] = 19 + (9 if 10 <= jan <= 15 else 0)  # the Jan 15 deadline for Feb 1 coverage
-    return w / w.sum()
-
-
-HOUR_WEIGHTS = np.array([6, 5, 4, 3, 2, 1, 1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 8, 8, 8, 8, 8, 8, 8, 7], float)
-HOUR_WEIGHTS /= HOUR_WEIGHTS.sum()
-
-
-def day_start(t: np.ndarray) -> np.ndarray:
-    return t - (t % DAY)
-
-
-# ------------------------------------------------------------------- the chunk
-
-
-def _ts(values: np.ndarray) -> pa.Array:
-    values = np.asarray(values, dtype=np.int64)
-    return pa.array(values, type=pa.timestamp("us"), mask=values == NEVER)
-
-
-def _date(values: np.ndarray) -> pa.Array:
-    values = np.asarray(values, dtype=np.int64)
-    days = np.where(values == NEVER, 0, values // DAY).astype(np.int32)
-    return pa.array(days, type=pa.date32(), mask=values == NEVER)
-
-
-def _money(cents: np.ndarray) -> pa.Array:
-    cents = np.asarray(cents, dtype=np.int64)
-    return pa.array(cents / 100.0, type=pa.float64(), mask=cents == NEVER)
-
-
-def _str(values: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-    return pa.array(values.astype(object) if values.dtype.kind != "O" else values, type=pa.string(), mask=mask)
-
-
-def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
-    padded = pc.utf8_lpad(pa.array(np.asarray(numbers, dtype=np.int64)).cast(pa.string()), width, "0")
-    return pc.binary_join_element_wise(prefix, padded, "") if prefix else padded
 
 
 def generate_chunk(
@@ -335,7 +146,7 @@ def generate_chunk(
     )
     plan_number = 1 + metal_idx
     plan_id = pc.binary_join_element_wise(
-        pa.array(issuer), pa.array(state), _ids("", 10 * plan_number, 7), pa.array(np.full(n, "01")), ""
+        pa.array(issuer), pa.array(state), id_array("", 10 * plan_number, 7), pa.array(np.full(n, "01")), ""
     )
     plan_np = plan_id.to_numpy(zero_copy_only=False).astype(object)
     channel = CHANNELS[rng.choice(len(CHANNELS), size=n, p=CHANNEL_P)]
@@ -353,7 +164,7 @@ def generate_chunk(
         start = tx_counter[0]
         tx_counter[0] += count
         prefix = f"T{'C' if canary else ''}{chunk:04d}-"
-        cols["transaction_id"] = _ids(prefix, np.arange(start, start + count), 8).to_numpy(zero_copy_only=False)
+        cols["transaction_id"] = id_array(prefix, np.arange(start, start + count), 8).to_numpy(zero_copy_only=False)
         # acknowledgements after the export's cut-off have not arrived yet
         late = np.asarray(cols["ack_at"]) > EXPORT_AT
         cols["ack_at"] = np.where(late, NEVER, cols["ack_at"])
@@ -362,7 +173,7 @@ def generate_chunk(
             tx_parts.setdefault(key, []).append(np.asarray(value))
 
     def enrollment_id_of(idx: np.ndarray) -> np.ndarray:
-        ids = _ids("TEST-", first_index + idx, 6) if canary else _ids("", first_index + idx, 10)
+        ids = id_array("TEST-", first_index + idx, 6) if canary else id_array("", first_index + idx, 10)
         return ids.to_numpy(zero_copy_only=False).astype(object)
 
     def error_p(sent: np.ndarray) -> np.ndarray:
@@ -650,25 +461,25 @@ def generate_chunk(
     enrollments = pa.table(
         {
             "enrollment_id": enrollment_ids,
-            "application_id": _ids("APP", first_index + np.arange(n), 10)
+            "application_id": id_array("APP", first_index + np.arange(n), 10)
             if not canary
-            else _ids("TAPP", np.arange(n), 6),
-            "subscriber_id": _ids("SUB", first_index + np.arange(n), 10)
+            else id_array("TAPP", np.arange(n), 6),
+            "subscriber_id": id_array("SUB", first_index + np.arange(n), 10)
             if not canary
-            else _ids("TSUB", np.arange(n), 6),
-            "state": _str(state),
-            "issuer_id": _str(issuer),
+            else id_array("TSUB", np.arange(n), 6),
+            "state": str_array(state),
+            "issuer_id": str_array(issuer),
             "plan_id": pa.array(plan_id.to_numpy(zero_copy_only=False).astype(object), pa.string(), mask=plan_mask),
             "metal_level": pa.array(METALS[metal_idx].astype(object), pa.string(), mask=plan_mask),
-            "channel": _str(channel),
-            "subscriber_birth_date": _date(birth),
+            "channel": str_array(channel),
+            "subscriber_birth_date": date_array(birth),
             "member_count": pa.array(members.astype(np.int32)),
-            "total_premium": _money(np.where(has_plan, premium, NEVER)),
-            "aptc_amount": _money(np.where(has_plan, aptc, NEVER)),
-            "application_submitted_at": _ts(applied),
-            "plan_selected_at": _ts(selected),
-            "coverage_start_date": _date(np.where(has_plan, coverage, NEVER)),
-            "cancelled_at": _ts(cancelled),
+            "total_premium": money_array(np.where(has_plan, premium, NEVER)),
+            "aptc_amount": money_array(np.where(has_plan, aptc, NEVER)),
+            "application_submitted_at": ts_array(applied),
+            "plan_selected_at": ts_array(selected),
+            "coverage_start_date": date_array(np.where(has_plan, coverage, NEVER)),
+            "cancelled_at": ts_array(cancelled),
             "is_test": pa.array(np.full(n, canary)),
         }
     )
@@ -676,21 +487,21 @@ def generate_chunk(
     transactions = pa.table(
         {
             "transaction_id": pa.array(tx["transaction_id"], pa.string()),
-            "direction": _str(tx["direction"]),
+            "direction": str_array(tx["direction"]),
             "enrollment_id": pa.array(tx["enrollment_id"], pa.string()),
-            "issuer_id": _str(tx["issuer_id"]),
-            "maintenance_type": _str(tx["maintenance_type"]),
-            "maintenance_reason": _str(tx["maintenance_reason"]),
-            "sent_at": _ts(tx["sent_at"]),
+            "issuer_id": str_array(tx["issuer_id"]),
+            "maintenance_type": str_array(tx["maintenance_type"]),
+            "maintenance_reason": str_array(tx["maintenance_reason"]),
+            "sent_at": ts_array(tx["sent_at"]),
             "ack_code": pa.array(tx["ack_code"], pa.string()),
-            "ack_at": _ts(tx["ack_at"]),
+            "ack_at": ts_array(tx["ack_at"]),
             "error_code": pa.array(tx["error_code"], pa.string()),
             "plan_id": pa.array(tx["plan_id"], pa.string()),
-            "coverage_start_date": _date(tx["coverage_start_date"]),
-            "total_premium": _money(tx["total_premium"]),
-            "aptc_amount": _money(tx["aptc_amount"]),
+            "coverage_start_date": date_array(tx["coverage_start_date"]),
+            "total_premium": money_array(tx["total_premium"]),
+            "aptc_amount": money_array(tx["aptc_amount"]),
             "member_count": pa.array(tx["member_count"].astype(np.int32)),
-            "subscriber_birth_date": _date(tx["subscriber_birth_date"]),
+            "subscriber_birth_date": date_array(tx["subscriber_birth_date"]),
         }
     )
     order = pc.sort_indices(transactions, [("sent_at", "ascending"), ("transaction_id", "ascending")])
@@ -700,53 +511,17 @@ def generate_chunk(
     pay_ids = pa.array(enrollment_id_of(idx), pa.string())
     payments = pa.table(
         {
-            "payment_id": _ids(f"PAY{'C' if canary else ''}{chunk:04d}-", np.arange(idx.size), 8),
+            "payment_id": id_array(f"PAY{'C' if canary else ''}{chunk:04d}-", np.arange(idx.size), 8),
             "enrollment_id": pay_ids,
-            "issuer_id": _str(issuer[idx]),
-            "redirected_at": _ts(np.concatenate([p[1] for p in pay_rows])),
+            "issuer_id": str_array(issuer[idx]),
+            "redirected_at": ts_array(np.concatenate([p[1] for p in pay_rows])),
             "redirect_status": pa.array(np.concatenate([p[2] for p in pay_rows]), pa.string()),
-            "paid_at": _ts(np.concatenate([p[3] for p in pay_rows])),
-            "amount": _money(np.where(np.concatenate([p[3] for p in pay_rows]) != NEVER, responsible[idx], NEVER)),
-            "payment_status": _str(np.concatenate([p[4] for p in pay_rows])),
+            "paid_at": ts_array(np.concatenate([p[3] for p in pay_rows])),
+            "amount": money_array(np.where(np.concatenate([p[3] for p in pay_rows]) != NEVER, responsible[idx], NEVER)),
+            "payment_status": str_array(np.concatenate([p[4] for p in pay_rows])),
         }
     )
     return {"enrollments": enrollments, "transactions_834": transactions, "payments": payments}
-
-
-# ------------------------------------------------------------------- the export
-
-
-class GenerateError(Exception):
-    """The output directory cannot take a demo export; the message says why."""
-
-
-def export_is_empty(directory: Path) -> bool:
-    """True when a directory holds no parquet table file and neither reference CSV."""
-    if not directory.exists():
-        return True
-    if (directory / "releases.csv").exists() or (directory / "issuers.csv").exists():
-        return False
-    return not any(any((directory / t).rglob("*.parquet")) for t in ("enrollments", "transactions_834", "payments"))
-
-
-def _write_atomic(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
-
-
-def _write_csv_atomic(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
-        w = csv.writer(handle, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
-    tmp.replace(path)
-
-
-def canary_count() -> int:
-    return (WINDOW_DAYS // 7 + 1) * 8
 
 
 def generate(
@@ -768,21 +543,13 @@ def generate(
     if enrollments < 1:
         raise GenerateError("--enrollments must be at least 1")
     out = Path(out)
-    if not export_is_empty(out):
-        if not force:
-            raise GenerateError(f"{out} already holds an export; pass --force to replace its tables and CSV files")
-        for table in ("enrollments", "transactions_834", "payments"):
-            shutil.rmtree(out / table, ignore_errors=True)
-        for name in ("releases.csv", "issuers.csv"):
-            (out / name).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output(out, force)
     issuers = build_issuers(seed)
     pay_rates = state_pay_rates(seed)
     chunks = [
         (c, c * CHUNK_SIZE, min(CHUNK_SIZE, enrollments - c * CHUNK_SIZE))
         for c in range((enrollments + CHUNK_SIZE - 1) // CHUNK_SIZE)
     ]
-    counts = {"enrollments": 0, "transactions_834": 0, "payments": 0}
     bar = None
     if progress:
         from tqdm import tqdm
@@ -795,40 +562,15 @@ def generate(
             leave=True,
         )
     work = [(c, first, n, False) for c, first, n in chunks] + [(0, 0, canary_count(), True)]
-    writer = X12Writer() if x12_dir is not None else None
+    writer = ExportWriter(out, x12_dir)
     for c, first, n, canary in work:
         tables = generate_chunk(seed, c, first, n, issuers, pay_rates, canary=canary)
-        if writer is not None:
-            tables["transactions_834"] = _as_x12(tables["transactions_834"], writer)
-        name = f"part-canary-{c:05d}.parquet" if canary else f"part-{c:05d}.parquet"
-        for table_name, table in tables.items():
-            _write_atomic(table, out / table_name / name)
-            counts[table_name] += table.num_rows
+        writer.write_part(tables, f"part-canary-{c:05d}.parquet" if canary else f"part-{c:05d}.parquet")
         if bar:
             bar.update(n)
     if bar:
         bar.close()
-    # the reference files last: an export is complete once they are there
-    _write_csv_atomic(
-        out / "issuers.csv",
-        ["issuer_id", "issuer_name", "state"],
-        [[i.issuer_id, i.issuer_name, i.state] for i in issuers],
-    )
-    _write_csv_atomic(
-        out / "releases.csv", ["release_id", "deployed_at", "component", "title", "issuer_id"], releases(issuers)
-    )
-    if writer is not None:
-        counts["x12_files"] = len(writer.write(Path(x12_dir), "demo"))
-    return counts
-
-
-def _as_x12(table: pa.Table, writer: X12Writer) -> pa.Table:
-    """The 834 rows as X12 carries them, each queued in `writer` (their ids stay the demo's: an
-    ingester names rows by their X12 envelopes)."""
-    rows = [x12_representable(row) for row in table.to_pylist()]
-    for row in rows:
-        writer.add(row)
-    return pa.Table.from_pylist(rows, schema=table.schema)
+    return writer.finish(issuers, releases(issuers))
 
 
 def ensure_default_export(default: Path, notify) -> bool:
