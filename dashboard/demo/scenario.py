@@ -246,3 +246,15 @@ DEFECT_MIX = (
     ("wrong_issuer", 0.06),
     ("duplicate", 0.22),
 )
+
+
+# ----------------------------------------------------------- plan selection and coverage
+
+FRONT_END_NOVEMBER = epoch_us(date(2013, 11, 1))  # the October front end barely worked: fewer selected a plan
+AGES_AS_OF = epoch_us(date(2014, 1, 1))
+# coverage starts Jan 1 for selections by the Dec 24 deadline, Feb 1 by Jan 15 (end of day), else Mar 1
+JANUARY_COVERAGE_DEADLINE = epoch_us(datetime(2013, 12, 24, 5))
+FEBRUARY_COVERAGE_DEADLINE = epoch_us(date(2014, 1, 16))
+COVERAGE_JANUARY = epoch_us(date(2014, 1, 1))
+COVERAGE_FEBRUARY = epoch_us(date(2014, 2, 1))
+COVERAGE_MARCH = epoch_us(date(2014, 3, 1))
