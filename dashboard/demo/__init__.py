@@ -65,7 +65,7 @@ def generate(
 
     With `x12_dir`, the 834s are also written there as X12 834 files with their 999
     acknowledgements, and the parquet rows are the ones X12 carries (times to the second, the issuer
-    named by the plan, ...: see x12_write.x12_representable): ingesting those files gives the same
+    named by the plan, ...: see x12.write.x12_representable): ingesting those files gives the same
     transactions_834 rows (under other ids), so X12 → ingest → report gives the parquet numbers.
     """
     if enrollments < 1:

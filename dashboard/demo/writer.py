@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..x12_write import X12Writer, x12_representable
+from ..x12.write import X12Writer, x12_representable
 from .scenario import Issuer
 
 TABLES = ("enrollments", "transactions_834", "payments")
