@@ -255,7 +255,9 @@ def first_sends(
     return FirstSends(send_at, canary_stuck, canary_stage)
 
 
-def defect_kinds(rng: np.random.Generator, chunk: Chunk, e: np.ndarray, times: np.ndarray, first: FirstSends):
+def defect_kinds(
+    rng: np.random.Generator, chunk: Chunk, e: np.ndarray, times: np.ndarray, first: FirstSends
+) -> np.ndarray:
     """What each 834 of an attempt gets wrong ("clean" for most), by its sending time (DEFECT_MIX)."""
     m = e.size
     p_err = error_p(times)
