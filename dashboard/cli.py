@@ -9,11 +9,13 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from . import access, config, demo, ingest, x12
+from . import access, config, demo
 from . import metrics as m
 from .engine import Engine
 from .problems import ExportError
 from .report import build_report
+from .x12 import ingest
+from .x12.read import DEFAULT_EXCHANGE_ID
 
 EXIT_BAD_INPUT = 2
 
@@ -128,9 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_x12.add_argument(
         "--exchange-id",
         type=exchange_id,
-        default=x12.DEFAULT_EXCHANGE_ID,
+        default=DEFAULT_EXCHANGE_ID,
         help="the exchange's interchange id (ISA06/ISA08), which decides each 834's "
-        f"direction (default {x12.DEFAULT_EXCHANGE_ID})",
+        f"direction (default {DEFAULT_EXCHANGE_ID})",
     )
     return parser
 

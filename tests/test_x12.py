@@ -1,4 +1,4 @@
-"""`python -m dashboard ingest-x12`: X12 834 / 999 files into transactions_834 (dashboard/x12.py, ingest.py)."""
+"""`python -m dashboard ingest-x12`: X12 834 / 999 files into transactions_834 (dashboard/x12/)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from conftest import REPO
 from exportkit import SCHEMAS
 
-from dashboard import ingest, x12
 from dashboard.cli import main
+from dashboard.x12 import ingest, read
 
 # the public samples of shared/samples/x12, copied into the repository (origins and licences in its README)
 SAMPLES = Path(__file__).resolve().parent / "fixtures" / "x12"
@@ -147,7 +147,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 def valid(text: str) -> str:
-    findings, _ = x12.validate(text, "literal")
+    findings, _ = read.validate(text, "literal")
     assert findings == [], findings
     return text
 
@@ -188,7 +188,7 @@ def test_sample_fields_checked_by_hand(samples, tmp_path, capsys):
     assert len({r["transaction_id"] for r in rows}) == len(rows)  # the lfh samples all reuse the same controls
 
     def row(sample: str, **match) -> dict:
-        rows = x12.read_x12((samples / sample).read_bytes(), sample).rows
+        rows = read.read_x12((samples / sample).read_bytes(), sample).rows
         [found] = [r for r in rows if all(r[k] == v for k, v in match.items())]
         [stored] = [r for r in table_rows(export) if r["transaction_id"] == found["transaction_id"]]
         return stored
@@ -247,7 +247,7 @@ def test_policy_grouping_of_dependents(samples):
     # guide has it: they join the subscriber's REF*1L policy -> one row, member_count 3.
     text = (samples / "pyx12_834_deident_family.txt").read_text()
     text = valid(text.replace("REF*0F*M000003", "REF*0F*M000002").replace("REF*0F*M000004", "REF*0F*M000002"))
-    [r] = x12.read_x12(text, "family").rows
+    [r] = read.read_x12(text, "family").rows
     assert r["enrollment_id"] == "GRP002" and r["member_count"] == 3
     assert r["subscriber_birth_date"] == date(1975, 8, 20)  # the subscriber's loop, not a dependent's
 
@@ -262,7 +262,7 @@ def test_marketplace_layout_money_plan_and_members():
             )
         )
     )
-    rows = {r["enrollment_id"]: r for r in x12.read_x12(text, "lit").rows}
+    rows = {r["enrollment_id"]: r for r in read.read_x12(text, "lit").rows}
     # INS*Y ... REF*1L*P1, REF*CE*12345NC0010001-01, N1*75*PRE AMT TOT/REF*9X*400.00, N1*75*APTC AMT/REF*9X*250.5
     # plus a dependent INS*N with REF*1L*P1
     p1 = rows["P1"]
@@ -284,7 +284,7 @@ def test_marketplace_layout_money_plan_and_members():
     ],
 )
 def test_valid_but_unmappable_is_a_finding(segment, element, text):
-    result = x12.read_x12(valid(text), "odd.834")
+    result = read.read_x12(valid(text), "odd.834")
     assert result.kind == "rejected" and result.rows == []
     [finding] = result.findings
     assert (finding.file, finding.segment_id, finding.element) == ("odd.834", segment, element)
@@ -448,7 +448,7 @@ def test_999_matches_the_set_sent_to_its_sender(tmp_path, capsys):
     ],
 )
 def test_sent_at_reads_gs_time_in_the_bgn05_zone(tz, gs_date, gs_time, utc):
-    [row] = x12.read_x12(valid(x834(member(), tz=tz, gs_date=gs_date, gs_time=gs_time)), "tz").rows
+    [row] = read.read_x12(valid(x834(member(), tz=tz, gs_date=gs_date, gs_time=gs_time)), "tz").rows
     assert row["sent_at"] == utc
 
 

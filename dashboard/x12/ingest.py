@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import x12
+from . import read
 
 STATE_DIR = "_x12"
 TABLE_DIR = "transactions_834"
@@ -71,7 +71,7 @@ class FileOutcome:
     rows: int = 0
     acks: int = 0
     acks_applied: int = 0  # acks of this file that match an ingested 834 set
-    findings: list[x12.Finding] = field(default_factory=list)
+    findings: list[read.Finding] = field(default_factory=list)
     same_as: str | None = None  # for "already": the file that brought this content first
 
     def summary(self) -> str:
@@ -82,9 +82,9 @@ class FileOutcome:
             same = "" if self.same_as == str(self.path) else f" (same content as {self.same_as})"
             return f"{self.path}: already ingested{same}, nothing new"
         parts = []
-        if x12.KIND_834 in self.kind.split("+"):
+        if read.KIND_834 in self.kind.split("+"):
             parts.append(f"{self.rows} row(s)")
-        if x12.KIND_999 in self.kind.split("+"):
+        if read.KIND_999 in self.kind.split("+"):
             waiting = self.acks - self.acks_applied
             parts.append(f"{self.acks} ack(s)" + (f", {waiting} waiting for their 834" if waiting else ""))
         verb = "re-mapped for the new exchange id" if self.status == "remapped" else "ingested"
@@ -154,7 +154,7 @@ def _decode_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _state_doc(result: x12.X12Result, source: Path, sha: str, exchange_id: str, ingested_at: str) -> dict:
+def _state_doc(result: read.X12Result, source: Path, sha: str, exchange_id: str, ingested_at: str) -> dict:
     return {
         "version": STATE_VERSION,
         "sha256": sha,
@@ -236,7 +236,7 @@ def load_state(out: Path) -> list[dict[str, Any]]:
 # Run
 
 
-def ingest(paths: Sequence[Path], out: Path, exchange_id: str = x12.DEFAULT_EXCHANGE_ID) -> RunSummary:
+def ingest(paths: Sequence[Path], out: Path, exchange_id: str = read.DEFAULT_EXCHANGE_ID) -> RunSummary:
     """Read every input file into the state of export `out`, then rebuild its x12-834.parquet.
 
     Rejected files leave nothing behind. A file whose content is already in the state is not read
@@ -261,7 +261,7 @@ def ingest(paths: Sequence[Path], out: Path, exchange_id: str = x12.DEFAULT_EXCH
                     path,
                     "",
                     "rejected",
-                    findings=[x12.Finding(str(path), None, None, None, f"cannot be read ({exc.strerror or exc})")],
+                    findings=[read.Finding(str(path), None, None, None, f"cannot be read ({exc.strerror or exc})")],
                 )
             )
             continue
@@ -273,13 +273,13 @@ def ingest(paths: Sequence[Path], out: Path, exchange_id: str = x12.DEFAULT_EXCH
         remap = (
             previous is not None
             and previous["exchange_id"] != exchange_id
-            and x12.KIND_834 in previous["kind"].split("+")
+            and read.KIND_834 in previous["kind"].split("+")
         )
         if previous is not None and not remap:
             seen[sha] = path
             outcomes.append(FileOutcome(path, sha, "already", same_as=previous["source"]))
             continue
-        result = x12.read_x12(data, str(path), exchange_id)
+        result = read.read_x12(data, str(path), exchange_id)
         if not result.ok:
             outcomes.append(FileOutcome(path, sha, "rejected", findings=result.findings))
             continue
@@ -356,5 +356,5 @@ def rebuild(out: Path, summary: RunSummary | None = None) -> RunSummary:
     return summary
 
 
-def format_findings(findings: Iterable[x12.Finding]) -> list[str]:
+def format_findings(findings: Iterable[read.Finding]) -> list[str]:
     return [f"  {finding}" for finding in findings]

@@ -4,7 +4,7 @@ Two kinds of input are understood:
 
 * 834 benefit enrollment (GS01 = BE, GS08 = 005010X220A1, ST01 = 834): one row per policy-level
   transaction, in the layout of the data contract's transactions_834 table (without the
-  acknowledgement columns, which a 999 fills in later; see dashboard/ingest.py).
+  acknowledgement columns, which a 999 fills in later; see ingest.py).
 * 999 implementation acknowledgement (GS01 = FA, GS08 = 005010X231A1 or 005010X231, ST01 = 999):
   one acknowledgement per AK2 loop that acknowledges an 834 transaction set.
 
