@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyarrow as pa
+
 # Column kinds. Each maps to one DuckDB type in the prepared tables.
 ID = "id"  # string; leading zeros significant; integer storage is a warning
 TEXT = "text"  # free string
@@ -23,6 +25,19 @@ DUCKDB_TYPE = {
     MONEY: "BIGINT",
     INTEGER: "BIGINT",
     BOOLEAN: "BOOLEAN",
+}
+
+# The Arrow type each kind is written with by this repository's exporters (the ingester, the tests'
+# exports). Readers accept more (timestamps with a time zone, money as double, ...): see engine.py.
+ARROW_TYPE = {
+    ID: pa.string(),
+    TEXT: pa.string(),
+    CODE: pa.string(),
+    TIMESTAMP: pa.timestamp("us"),  # naive: the values are UTC
+    DATE: pa.date32(),
+    MONEY: pa.decimal128(10, 2),
+    INTEGER: pa.int32(),
+    BOOLEAN: pa.bool_(),
 }
 
 
@@ -123,6 +138,19 @@ PAYMENTS = Table(
 )
 
 PARQUET_TABLES = (ENROLLMENTS, TRANSACTIONS_834, PAYMENTS)
+
+
+def arrow_schema(table: str | Table) -> pa.Schema:
+    """The Arrow schema a parquet table of the contract is written with: its columns in contract
+    order, each of its kind's ARROW_TYPE. Every field is nullable in Arrow terms: whether a null is
+    allowed is the contract's to check when the export is read, not the file's to refuse."""
+    if isinstance(table, str):
+        by_name = {t.name: t for t in PARQUET_TABLES}
+        if table not in by_name:
+            raise KeyError(f"{table!r} is not a parquet table of the contract ({', '.join(by_name)})")
+        table = by_name[table]
+    return pa.schema([pa.field(col.name, ARROW_TYPE[col.kind]) for col in table.columns])
+
 
 # The two hand-kept CSV files are read as text; these are their columns.
 RELEASES = Table(

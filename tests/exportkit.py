@@ -11,63 +11,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-MONEY = pa.decimal128(10, 2)
+from dashboard.contract import PARQUET_TABLES, arrow_schema
 
-SCHEMAS = {
-    "enrollments": pa.schema(
-        [
-            ("enrollment_id", pa.string()),
-            ("application_id", pa.string()),
-            ("subscriber_id", pa.string()),
-            ("state", pa.string()),
-            ("issuer_id", pa.string()),
-            ("plan_id", pa.string()),
-            ("metal_level", pa.string()),
-            ("channel", pa.string()),
-            ("subscriber_birth_date", pa.date32()),
-            ("member_count", pa.int32()),
-            ("total_premium", MONEY),
-            ("aptc_amount", MONEY),
-            ("application_submitted_at", pa.timestamp("us")),
-            ("plan_selected_at", pa.timestamp("us")),
-            ("coverage_start_date", pa.date32()),
-            ("cancelled_at", pa.timestamp("us")),
-            ("is_test", pa.bool_()),
-        ]
-    ),
-    "transactions_834": pa.schema(
-        [
-            ("transaction_id", pa.string()),
-            ("direction", pa.string()),
-            ("enrollment_id", pa.string()),
-            ("issuer_id", pa.string()),
-            ("maintenance_type", pa.string()),
-            ("maintenance_reason", pa.string()),
-            ("sent_at", pa.timestamp("us")),
-            ("ack_code", pa.string()),
-            ("ack_at", pa.timestamp("us")),
-            ("error_code", pa.string()),
-            ("plan_id", pa.string()),
-            ("coverage_start_date", pa.date32()),
-            ("total_premium", MONEY),
-            ("aptc_amount", MONEY),
-            ("member_count", pa.int32()),
-            ("subscriber_birth_date", pa.date32()),
-        ]
-    ),
-    "payments": pa.schema(
-        [
-            ("payment_id", pa.string()),
-            ("enrollment_id", pa.string()),
-            ("issuer_id", pa.string()),
-            ("redirected_at", pa.timestamp("us")),
-            ("redirect_status", pa.string()),
-            ("paid_at", pa.timestamp("us")),
-            ("amount", MONEY),
-            ("payment_status", pa.string()),
-        ]
-    ),
-}
+# the contract's parquet tables as this repository writes them (independently stated in test_contract.py)
+SCHEMAS = {table.name: arrow_schema(table) for table in PARQUET_TABLES}
 
 ISSUER = "10001"
 STATE = "NC"

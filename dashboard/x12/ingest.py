@@ -22,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .. import contract as c
 from . import read
 
 STATE_DIR = "_x12"
@@ -29,31 +30,11 @@ TABLE_DIR = "transactions_834"
 TABLE_FILE = "x12-834.parquet"
 STATE_VERSION = 1
 
-MONEY = pa.decimal128(10, 2)
-# The data contract's transactions_834 columns, in the order of tests/exportkit.py.
-SCHEMA = pa.schema(
-    [
-        ("transaction_id", pa.string()),
-        ("direction", pa.string()),
-        ("enrollment_id", pa.string()),
-        ("issuer_id", pa.string()),
-        ("maintenance_type", pa.string()),
-        ("maintenance_reason", pa.string()),
-        ("sent_at", pa.timestamp("us")),
-        ("ack_code", pa.string()),
-        ("ack_at", pa.timestamp("us")),
-        ("error_code", pa.string()),
-        ("plan_id", pa.string()),
-        ("coverage_start_date", pa.date32()),
-        ("total_premium", MONEY),
-        ("aptc_amount", MONEY),
-        ("member_count", pa.int32()),
-        ("subscriber_birth_date", pa.date32()),
-    ]
-)
-_DATES = ("coverage_start_date", "subscriber_birth_date")
-_TIMES = ("sent_at", "ack_at")
-_MONEY = ("total_premium", "aptc_amount")
+SCHEMA = c.arrow_schema(c.TRANSACTIONS_834)
+# the columns the state's JSON holds as text (ISO dates and times, decimal strings): see _decode_row
+_DATES = tuple(col.name for col in c.TRANSACTIONS_834.columns if col.kind == c.DATE)
+_TIMES = tuple(col.name for col in c.TRANSACTIONS_834.columns if col.kind == c.TIMESTAMP)
+_MONEY = tuple(col.name for col in c.TRANSACTIONS_834.columns if col.kind == c.MONEY)
 
 
 class IngestError(Exception):
