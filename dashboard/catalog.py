@@ -1,4 +1,4 @@
-"""Loads the named SQL queries of `queries/`, one per file, each with a checked header."""
+"""Loads the named SQL queries of `queries/` (one per file, in a folder per area), each with a checked header."""
 
 from __future__ import annotations
 
@@ -87,12 +87,20 @@ def parse_query(path: Path) -> NamedQuery:
 
 
 def load_catalog(directory: Path = QUERIES_DIR) -> tuple[list[NamedQuery], dict[str, NamedQuery]]:
-    """(preparation statements in file order, metric queries by name)."""
+    """(preparation statements in file order, metric queries by name).
+
+    Metric queries may sit in `directory` or in any folder under it (one per dashboard area), except
+    `prepare/`; their names are unique across all folders."""
     prepare = [parse_query(p) for p in sorted((directory / "prepare").glob("*.sql"))]
     queries: dict[str, NamedQuery] = {}
-    for path in sorted(directory.glob("*.sql")):
+    for path in sorted(directory.rglob("*.sql")):
+        if path.relative_to(directory).parts[0] == "prepare":
+            continue
         query = parse_query(path)
         if query.name in queries:
-            raise CatalogError(f"{path}: a query named {query.name!r} already exists")
+            raise CatalogError(
+                f"{path}: a query named {query.name!r} already exists in {queries[query.name].path}; "
+                "query names are unique across folders"
+            )
         queries[query.name] = query
     return prepare, queries
