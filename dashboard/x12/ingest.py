@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -169,20 +169,12 @@ def _state_doc(result: read.X12Result, source: Path, sha: str, exchange_id: str,
     }
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_parquet_atomic(table: pa.Table, path: Path) -> None:
+def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """write(tmp) to a temporary name starting with `.` (skipped by readers), then rename it to path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        write(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -267,8 +259,8 @@ def ingest(paths: Sequence[Path], out: Path, exchange_id: str = read.DEFAULT_EXC
         seen[sha] = path
         ingested_at = previous["ingested_at"] if previous else datetime.now(UTC).isoformat()
         doc = _state_doc(result, path, sha, exchange_id, ingested_at)
-        state.mkdir(parents=True, exist_ok=True)
-        _write_text_atomic(state / f"{sha}.json", json.dumps(doc, indent=1))
+        text = json.dumps(doc, indent=1)
+        _write_atomic(state / f"{sha}.json", lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
         known[sha] = doc
         outcomes.append(
             FileOutcome(
@@ -331,7 +323,7 @@ def rebuild(out: Path, summary: RunSummary | None = None) -> RunSummary:
     ordered = sorted(rows.values(), key=lambda r: (r["sent_at"], r["transaction_id"]))
     table = pa.Table.from_pylist([{name: r[name] for name in SCHEMA.names} for r in ordered], schema=SCHEMA)
     summary.table = out / TABLE_DIR / TABLE_FILE
-    _write_parquet_atomic(table, summary.table)
+    _write_atomic(summary.table, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     summary.table_rows = table.num_rows
     summary.acknowledged_rows = sum(1 for r in ordered if r["ack_code"] is not None)
     return summary
