@@ -8,18 +8,14 @@ WITH counted AS (
                               $states::VARCHAR[], $issuers::VARCHAR[])
 ),
 
-final AS (
-    SELECT
-        issuer_id,
-        count(*) AS sent,
-        count(*) FILTER (WHERE is_errored) AS errored,
-        count(*) FILTER (WHERE is_rejected) AS rejected,
-        count(*) FILTER (WHERE is_unacknowledged) AS unacknowledged,
-        count(*) FILTER (WHERE is_duplicate) AS duplicate,
-        count(*) FILTER (WHERE is_mismatch) AS mismatch,
-        count(*) FILTER (WHERE is_unmatched) AS unmatched
-    FROM counted
+per_issuer AS (
+    SELECT issuer_id, error_counts(true, c) AS counts
+    FROM counted AS c
     GROUP BY issuer_id
+),
+
+final AS (
+    SELECT issuer_id, COLUMNS(counts.*) FROM per_issuer
 )
 
 SELECT * FROM final ORDER BY issuer_id

@@ -9,16 +9,8 @@ WITH counted AS (
 ),
 
 per_day AS (
-    SELECT
-        sent_day,
-        count(*) AS sent,
-        count(*) FILTER (WHERE is_errored) AS errored,
-        count(*) FILTER (WHERE is_rejected) AS rejected,
-        count(*) FILTER (WHERE is_unacknowledged) AS unacknowledged,
-        count(*) FILTER (WHERE is_duplicate) AS duplicate,
-        count(*) FILTER (WHERE is_mismatch) AS mismatch,
-        count(*) FILTER (WHERE is_unmatched) AS unmatched
-    FROM counted
+    SELECT sent_day, error_counts(true, c) AS counts
+    FROM counted AS c
     GROUP BY sent_day
 ),
 
@@ -34,13 +26,8 @@ day AS (
 final AS (
     SELECT
         d.sent_day AS date,
-        coalesce(p.sent, 0) AS sent,
-        coalesce(p.errored, 0) AS errored,
-        coalesce(p.rejected, 0) AS rejected,
-        coalesce(p.unacknowledged, 0) AS unacknowledged,
-        coalesce(p.duplicate, 0) AS duplicate,
-        coalesce(p.mismatch, 0) AS mismatch,
-        coalesce(p.unmatched, 0) AS unmatched
+        -- a day without a counted 834 has no per_day row: zeros
+        coalesce(COLUMNS(counts.*), 0) AS '\0'
     FROM day AS d
     LEFT JOIN per_day AS p ON p.sent_day = d.sent_day
 )

@@ -8,16 +8,13 @@ WITH counted AS (
                               $states::VARCHAR[], $issuers::VARCHAR[])
 ),
 
+total AS (
+    SELECT error_counts(true, c) AS counts
+    FROM counted AS c
+),
+
 final AS (
-    SELECT
-        count(*) AS sent,
-        count(*) FILTER (WHERE is_errored) AS errored,
-        count(*) FILTER (WHERE is_rejected) AS rejected,
-        count(*) FILTER (WHERE is_unacknowledged) AS unacknowledged,
-        count(*) FILTER (WHERE is_duplicate) AS duplicate,
-        count(*) FILTER (WHERE is_mismatch) AS mismatch,
-        count(*) FILTER (WHERE is_unmatched) AS unmatched
-    FROM counted
+    SELECT COLUMNS(counts.*) FROM total
 )
 
 SELECT * FROM final

@@ -44,21 +44,9 @@ in_window AS (
 side_count AS (
     SELECT
         release_id,
-        count(*) FILTER (WHERE side = 'before') AS before_sent,
-        count(*) FILTER (WHERE side = 'before' AND is_errored) AS before_errored,
-        count(*) FILTER (WHERE side = 'before' AND is_rejected) AS before_rejected,
-        count(*) FILTER (WHERE side = 'before' AND is_unacknowledged) AS before_unacknowledged,
-        count(*) FILTER (WHERE side = 'before' AND is_duplicate) AS before_duplicate,
-        count(*) FILTER (WHERE side = 'before' AND is_mismatch) AS before_mismatch,
-        count(*) FILTER (WHERE side = 'before' AND is_unmatched) AS before_unmatched,
-        count(*) FILTER (WHERE side = 'after') AS after_sent,
-        count(*) FILTER (WHERE side = 'after' AND is_errored) AS after_errored,
-        count(*) FILTER (WHERE side = 'after' AND is_rejected) AS after_rejected,
-        count(*) FILTER (WHERE side = 'after' AND is_unacknowledged) AS after_unacknowledged,
-        count(*) FILTER (WHERE side = 'after' AND is_duplicate) AS after_duplicate,
-        count(*) FILTER (WHERE side = 'after' AND is_mismatch) AS after_mismatch,
-        count(*) FILTER (WHERE side = 'after' AND is_unmatched) AS after_unmatched
-    FROM in_window
+        error_counts(side = 'before', w) AS counts_before,
+        error_counts(side = 'after', w) AS counts_after
+    FROM in_window AS w
     GROUP BY release_id
 ),
 
@@ -78,20 +66,9 @@ overlap AS (
 final AS (
     SELECT
         r.release_id, r.deployed_at, r.issuer_id, r.component, r.title,
-        coalesce(s.before_sent, 0) AS before_sent,
-        coalesce(s.before_errored, 0) AS before_errored,
-        coalesce(s.before_rejected, 0) AS before_rejected,
-        coalesce(s.before_unacknowledged, 0) AS before_unacknowledged,
-        coalesce(s.before_duplicate, 0) AS before_duplicate,
-        coalesce(s.before_mismatch, 0) AS before_mismatch,
-        coalesce(s.before_unmatched, 0) AS before_unmatched,
-        coalesce(s.after_sent, 0) AS after_sent,
-        coalesce(s.after_errored, 0) AS after_errored,
-        coalesce(s.after_rejected, 0) AS after_rejected,
-        coalesce(s.after_unacknowledged, 0) AS after_unacknowledged,
-        coalesce(s.after_duplicate, 0) AS after_duplicate,
-        coalesce(s.after_mismatch, 0) AS after_mismatch,
-        coalesce(s.after_unmatched, 0) AS after_unmatched,
+        -- a release without an 834 in its window has no side_count row: zeros
+        coalesce(COLUMNS(counts_before.*), 0) AS 'before_\0',
+        coalesce(COLUMNS(counts_after.*), 0) AS 'after_\0',
         coalesce(o.overlapping_releases, []) AS overlapping_releases
     FROM judged_release AS r
     LEFT JOIN side_count AS s ON s.release_id = r.release_id
