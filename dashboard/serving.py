@@ -21,7 +21,7 @@ import streamlit as st
 from . import config, demo
 from . import metrics as m
 from .engine import Engine
-from .exports import export_fingerprint
+from .engine.staging import export_fingerprint
 from .problems import ERROR, ExportError, Problem
 
 # the metric functions pages may call through `get` (an allow-list: names never come from users)

@@ -5,9 +5,9 @@ from datetime import datetime
 import pytest
 from exportkit import enrollment, write_export
 
-from dashboard.catalog import QUERIES_DIR, CatalogError, load_catalog, parse_query
+from dashboard.engine.catalog import QUERIES_DIR, CatalogError, load_catalog, parse_query
 from dashboard.engine import Engine
-from dashboard.exports import sql_string
+from dashboard.engine.staging import sql_string
 
 SAMPLE = {
     "as_of": datetime(2013, 12, 1),

@@ -11,7 +11,7 @@ from test_access_app import rendered_text
 from test_catalog import SAMPLE
 
 from dashboard import demo
-from dashboard.catalog import load_catalog
+from dashboard.engine.catalog import load_catalog
 from dashboard.engine import Engine
 
 PROTECTED_COLUMNS = {"subscriber_id", "subscriber_birth_date"}

@@ -16,9 +16,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from . import contract as c
+from .. import contract as c
+from ..problems import ERROR, WARNING, ExportError, Problem
 from .catalog import NamedQuery, load_catalog
-from .exports import (
+from .staging import (
     TablePlan,
     csv_view_sql,
     display_path,
@@ -29,7 +30,6 @@ from .exports import (
     sql_string,
     staging_table_sql,
 )
-from .problems import ERROR, WARNING, ExportError, Problem
 
 _MAX_SNAPSHOT_TRIES = 3
 # Bump when the layout of a prepared database changes in a way the prepare SQL's text does not show.
@@ -93,7 +93,7 @@ class Engine:
     @classmethod
     def configured(cls, export_dir: Path | str) -> Engine:
         """The engine as the dashboard and `report` open it: with the settings of dashboard.config."""
-        from . import config
+        from .. import config
 
         return cls(
             export_dir,

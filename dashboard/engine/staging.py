@@ -15,8 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import contract as c
-from .problems import ERROR, WARNING, Problem
+from .. import contract as c
+from ..problems import ERROR, WARNING, Problem
 
 
 def sql_string(text: str) -> str:
