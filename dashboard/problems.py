@@ -37,6 +37,12 @@ class Problem:
         }
 
 
+def first_line(exc: Exception) -> str:
+    """The first line of an exception's text (DuckDB and pyarrow add lines of context), or its type."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 class ExportError(Exception):
     """Raised when an export cannot be used at all; carries the problems that say why."""
 

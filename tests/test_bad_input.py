@@ -298,7 +298,7 @@ def test_money_as_text_is_rounded_once_to_whole_cents(good):
 
 
 def test_an_export_replaced_while_it_is_read_is_read_again(good, monkeypatch):
-    from dashboard.engine import core as engine_module
+    from dashboard.engine import prepare as engine_module
 
     values = iter(["old", "new", "new", "new"])
     monkeypatch.setattr(engine_module, "export_fingerprint", lambda _: next(values))

@@ -1,7 +1,8 @@
 """The one package that talks to DuckDB: prepares an export once, then runs named queries on it.
 
-core.Engine prepares and runs the queries; staging builds the typed SELECTs per file; catalog
-loads the named queries of queries/.
+core.Engine runs the queries. The export is read by staging (typed SELECTs per file), prepared by
+prepare (in full) or incremental (from the previous prepared file), checked by validate and kept by
+store (prepared DuckDB files); catalog loads the named queries of queries/.
 """
 
 from .core import Engine

@@ -2,7 +2,7 @@
 
 Nothing here touches DuckDB or writes anything: it reads parquet footers with pyarrow and
 produces SQL text (identifiers only from the contract, paths quoted) plus the problems it
-found. `dashboard.engine` runs that SQL.
+found. The engine (prepare, incremental) runs that SQL.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import contract as c
-from ..problems import ERROR, WARNING, Problem
+from ..problems import ERROR, WARNING, Problem, first_line
 
 
 def sql_string(text: str) -> str:
@@ -177,7 +177,7 @@ def plan_table(export_dir: Path, table: c.Table) -> TablePlan:
                 Problem(
                     ERROR,
                     table.name,
-                    f"the file is not a readable parquet file ({_first_line(exc)}); it was left out",
+                    f"the file is not a readable parquet file ({first_line(exc)}); it was left out",
                     file=shown,
                 )
             )
@@ -278,8 +278,3 @@ def csv_view_sql(export_dir: Path, table: c.Table, header: list[str]) -> tuple[s
         f"FROM read_csv({sql_string(str(path))}, header = true, all_varchar = true, auto_detect = true)"
     )
     return sql, problems
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
