@@ -5,8 +5,8 @@ from datetime import datetime
 import pytest
 from exportkit import enrollment, write_export
 
-from dashboard.engine.catalog import QUERIES_DIR, CatalogError, load_catalog, parse_query
 from dashboard.engine import Engine
+from dashboard.engine.catalog import QUERIES_DIR, CatalogError, load_catalog, parse_query
 from dashboard.engine.staging import sql_string
 
 SAMPLE = {

@@ -11,8 +11,8 @@ from test_access_app import rendered_text
 from test_catalog import SAMPLE
 
 from dashboard import demo
-from dashboard.engine.catalog import load_catalog
 from dashboard.engine import Engine
+from dashboard.engine.catalog import load_catalog
 
 PROTECTED_COLUMNS = {"subscriber_id", "subscriber_birth_date"}
 PAGES = ["overview", "funnel", "errors", "backlog", "issuer", "standup", "health"]
