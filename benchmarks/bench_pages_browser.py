@@ -19,17 +19,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+from dashboard.pages import PAGES as REGISTERED_PAGES
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results" / "pages.md"
-PAGES = ["Overview", "Funnel", "834 errors and fixes", "Backlog", "Issuer view", "Data health and canaries"]
-FILES = {
-    "Overview": "overview",
-    "Funnel": "funnel",
-    "834 errors and fixes": "errors",
-    "Backlog": "backlog",
-    "Issuer view": "issuer",
-    "Data health and canaries": "health",
-}
+# every page but the stand-up screen (it refreshes itself), by its menu title
+FILES = {p.title: p.name for p in REGISTERED_PAGES if p.name != "standup"}
+PAGES = list(FILES)
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -36,10 +36,12 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from dashboard.pages import PAGE_NAMES
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results" / "scale.md"
 MEMORY_LIMIT = "3GB"
-PAGES = ["overview", "funnel", "errors", "backlog", "issuer", "standup", "health"]
+PAGES = list(PAGE_NAMES)
 COMPUTATIONS = ["funnel", "errors_daily", "backlog"]
 HEADLINE_LABELS = {
     "funnel": "funnel by issuer",

@@ -14,8 +14,7 @@ if __package__ in (None, ""):  # `streamlit run dashboard/app.py` runs this file
 from dashboard import access as acc  # noqa: E402
 from dashboard import metrics as m  # noqa: E402
 from dashboard import serving  # noqa: E402
-
-PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+from dashboard.pages import PAGES as REGISTERED_PAGES  # noqa: E402
 
 st.set_page_config(
     page_title="Enrollment back-end operations",
@@ -24,22 +23,7 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-PAGES = [
-    st.Page(
-        PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True
-    ),
-    st.Page(PAGES_DIR / "funnel.py", title="Funnel", icon=":material/filter_alt:", url_path="funnel"),
-    st.Page(PAGES_DIR / "errors.py", title="834 errors and fixes", icon=":material/bug_report:", url_path="errors"),
-    st.Page(PAGES_DIR / "backlog.py", title="Backlog", icon=":material/hourglass_top:", url_path="backlog"),
-    st.Page(PAGES_DIR / "issuer.py", title="Issuer view", icon=":material/apartment:", url_path="issuer"),
-    st.Page(PAGES_DIR / "standup.py", title="Stand-up screen", icon=":material/tv:", url_path="standup"),
-    st.Page(
-        PAGES_DIR / "health.py",
-        title="Data health and canaries",
-        icon=":material/health_and_safety:",
-        url_path="health",
-    ),
-]
+PAGES = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.name, default=p.default) for p in REGISTERED_PAGES]
 
 
 def auth_configured() -> bool:

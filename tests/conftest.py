@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # Prepared databases of the tests' exports (and of the servers and reports they start) go to a
 # temporary folder, never to the repository's .prepared/.
@@ -22,11 +17,9 @@ os.environ["DASHBOARD_PREPARED_DIR"] = _PREPARED
 atexit.register(shutil.rmtree, _PREPARED, ignore_errors=True)
 
 from exportkit import write_export  # noqa: E402
+from helpers import run_page  # noqa: E402
 
-from dashboard import metrics as m  # noqa: E402
 from dashboard.engine import Engine  # noqa: E402
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -41,24 +34,14 @@ def export(tmp_path):
     return build
 
 
-def query(engine: Engine, as_of: str, **filters) -> m.Query:
-    from exportkit import ts
+@pytest.fixture
+def app_page(monkeypatch):
+    """app_page(page, data_dir=..., user=..., roles=..., **url_params) -> AppTest after one run of that page."""
 
-    return m.Query(engine, ts(as_of), m.Filters(**filters))
+    def run(page: str = "overview", *, data_dir: Path, user: dict | None = None, roles: Path | None = None, **params):
+        monkeypatch.setenv("DASHBOARD_DATA_DIR", str(data_dir))
+        if roles is not None:
+            monkeypatch.setenv("DASHBOARD_ROLES_FILE", str(roles))
+        return run_page(page, user=user, **params)
 
-
-def run_report(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "dashboard", "report", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-
-
-def report_json(*args: str) -> dict:
-    done = run_report(*args)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return run

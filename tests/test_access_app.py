@@ -7,15 +7,13 @@ import os
 import re
 
 import pytest
-from conftest import REPO, run_report
+from helpers import rendered_text, run_report
 from streamlit.testing.v1 import AppTest
 
 from dashboard import demo
 from dashboard import metrics as m
 from dashboard.engine import Engine
-
-APP = str(REPO / "dashboard" / "app.py")
-PAGES = ["overview", "funnel", "errors", "backlog", "issuer", "standup", "health"]
+from dashboard.pages import PAGE_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -45,34 +43,11 @@ role = "standup"
     return export, roles, mine, others
 
 
-def rendered_text(at: AppTest) -> str:
-    """Everything the run sends to the browser, element by element (charts' JSON, tables' bytes, labels)."""
-    parts = []
-
-    def walk(node):
-        proto = getattr(node, "proto", None)
-        if proto is not None:
-            parts.append(str(proto))
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-
-    walk(at._tree)
-    return "\n".join(parts)
-
-
-def run(world, monkeypatch, email: str | None, page: str = "overview", **params) -> AppTest:
+def run(world, app_page, email: str | None, page: str = "overview", **params) -> AppTest:
     export, roles, _, _ = world
-    monkeypatch.setenv("DASHBOARD_DATA_DIR", str(export))
-    monkeypatch.setenv("DASHBOARD_ROLES_FILE", str(roles))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.user = {"email": email, "is_logged_in": True} if email else {}
-    for key, value in params.items():
-        at.query_params[key] = value
-    if page != "overview":
-        at.switch_page(f"app_pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return app_page(
+        page, data_dir=export, roles=roles, user={"email": email, "is_logged_in": True} if email else {}, **params
+    )
 
 
 def leaked(text: str, others) -> list[str]:
@@ -85,10 +60,10 @@ def leaked(text: str, others) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_account_manager_sees_nothing_of_another_issuer(world, monkeypatch, page):
+@pytest.mark.parametrize("page", PAGE_NAMES)
+def test_account_manager_sees_nothing_of_another_issuer(world, app_page, page):
     _, _, mine, others = world
-    at = run(world, monkeypatch, "am@issuer.example", page)
+    at = run(world, app_page, "am@issuer.example", page)
     text = rendered_text(at)
     assert not leaked(text, others)
     assert "Demo mode" not in text
@@ -105,32 +80,32 @@ def test_account_manager_sees_nothing_of_another_issuer(world, monkeypatch, page
     ],
 )
 @pytest.mark.parametrize("page", ["overview", "issuer", "funnel"])
-def test_url_parameters_cannot_widen_the_scope(world, monkeypatch, params, page):
+def test_url_parameters_cannot_widen_the_scope(world, app_page, params, page):
     _, _, _, others = world
     other = next(o for o in others if o["state"] != "NC")
-    text = rendered_text(run(world, monkeypatch, "am@issuer.example", page, **params(other)))
+    text = rendered_text(run(world, app_page, "am@issuer.example", page, **params(other)))
     assert not leaked(text, others)
 
 
-def test_unknown_user_sees_only_a_message(world, monkeypatch):
+def test_unknown_user_sees_only_a_message(world, app_page):
     _, _, mine, others = world
-    at = run(world, monkeypatch, "stranger@example.org")
+    at = run(world, app_page, "stranger@example.org")
     assert any("no access" in e.value for e in at.error)
     text = rendered_text(at)
     assert not leaked(text, others + [mine]) and not at.metric
 
 
-def test_standup_role_gets_the_standup_screen_only(world, monkeypatch):
-    at = run(world, monkeypatch, "tv@ops.example", "funnel")
+def test_standup_role_gets_the_standup_screen_only(world, app_page):
+    at = run(world, app_page, "tv@ops.example", "funnel")
     assert not any("Who dropped out" in h.value for h in at.subheader)
     assert not at.get("download_button")
-    at = run(world, monkeypatch, "tv@ops.example", "standup")
+    at = run(world, app_page, "tv@ops.example", "standup")
     assert "data as of" in rendered_text(at)
 
 
-def test_leadership_sees_every_issuer(world, monkeypatch):
+def test_leadership_sees_every_issuer(world, app_page):
     _, _, _, others = world
-    text = rendered_text(run(world, monkeypatch, "lead@cms.example", "errors"))
+    text = rendered_text(run(world, app_page, "lead@cms.example", "errors"))
     assert leaked(text, others)
 
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import REPO, report_json
-from streamlit.testing.v1 import AppTest
+from helpers import metrics_of, report_json
 
 from dashboard import demo
 from dashboard import metrics as m
 from dashboard.definitions import format_value
 from dashboard.engine import Engine
-
-APP = str(REPO / "dashboard" / "app.py")
-PAGES = ["overview", "funnel", "errors", "backlog", "issuer", "standup", "health"]
+from dashboard.pages import PAGE_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -25,28 +22,11 @@ def export_dir(tmp_path_factory):
 
 
 @pytest.fixture
-def app(export_dir, monkeypatch):
-    monkeypatch.setenv("DASHBOARD_DATA_DIR", str(export_dir))
-
-    def run(page: str = "overview", **params) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=120)
-        at.user = {}  # nobody signed in and no authentication configured: the open demo mode
-        for key, value in params.items():
-            at.query_params[key] = value
-        if page != "overview":
-            at.switch_page(f"app_pages/{page}.py")
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        return at
-
-    return run
+def app(export_dir, app_page):
+    return lambda page="overview", **params: app_page(page, data_dir=export_dir, **params)
 
 
-def metrics_of(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", PAGE_NAMES)
 def test_every_page_runs_without_error_and_shows_the_demo_banner(app, page):
     at = app(page)
     assert not at.error, [e.value for e in at.error]
@@ -123,27 +103,16 @@ def test_empty_view_says_so_instead_of_drawing(app):
     assert not at.error
 
 
-def test_a_broken_export_is_named_and_the_health_page_still_works(tmp_path, monkeypatch):
+def test_a_broken_export_is_named_and_the_health_page_still_works(tmp_path, app_page):
     root = tmp_path / "broken"
     demo.generate(root, 500, progress=False)
     shutil.rmtree(root / "payments")
-    monkeypatch.setenv("DASHBOARD_DATA_DIR", str(root))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.user = {}
-    at.switch_page("app_pages/funnel.py")
-    at.run()
-    assert not at.exception and any("table payments" in e.value for e in at.error)
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.user = {}
-    at.switch_page("app_pages/health.py")
-    at.run()
-    assert not at.exception
+    at = app_page("funnel", data_dir=root)
+    assert any("table payments" in e.value for e in at.error)
+    at = app_page("health", data_dir=root)
     assert "payments" in at.dataframe[0].value["table"].tolist()
 
 
-def test_a_missing_export_directory_is_a_message(tmp_path, monkeypatch):
-    monkeypatch.setenv("DASHBOARD_DATA_DIR", str(tmp_path / "nowhere"))
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.user = {}
-    at.run()
-    assert not at.exception and any("does not exist" in e.value for e in at.error)
+def test_a_missing_export_directory_is_a_message(tmp_path, app_page):
+    at = app_page(data_dir=tmp_path / "nowhere")
+    assert any("does not exist" in e.value for e in at.error)

@@ -4,8 +4,8 @@ import shutil
 
 import pyarrow as pa
 import pytest
-from conftest import run_report
 from exportkit import SCHEMAS, enrollment, outbound, payment, write_csv, write_export, write_table
+from helpers import run_report
 
 from dashboard.engine import Engine
 from dashboard.problems import ExportError

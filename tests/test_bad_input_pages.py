@@ -7,11 +7,7 @@ import shutil
 
 import pyarrow as pa
 import pytest
-from conftest import REPO
 from exportkit import SCHEMAS, accepted, enrollment, outbound, payment, write_csv, write_export, write_table
-from streamlit.testing.v1 import AppTest
-
-APP = str(REPO / "dashboard" / "app.py")
 
 
 def base(root):
@@ -125,36 +121,25 @@ CASES = {
 }
 
 
-def run(monkeypatch, root, page):
-    monkeypatch.setenv("DASHBOARD_DATA_DIR", str(root))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.user = {}
-    if page != "overview":
-        at.switch_page(f"app_pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_is_named_where_it_matters_and_the_rest_works(tmp_path, monkeypatch, case):
+def test_bad_input_is_named_where_it_matters_and_the_rest_works(tmp_path, app_page, case):
     breaker, table, text, needs, unaffected = CASES[case]
     root = base(tmp_path / "export")
     breaker(root)
     before = sorted((p.relative_to(root), p.stat().st_mtime_ns) for p in root.rglob("*"))
-    page = run(monkeypatch, root, needs)
+    page = app_page(needs, data_dir=root)
     message = " ".join(e.value for e in page.error)
     assert f"table {table}" in message and text in message, message
-    health = run(monkeypatch, root, "health")
+    health = app_page("health", data_dir=root)
     problems = health.dataframe[0].value
     assert table in problems["table"].tolist() and problems["message"].str.contains(text, regex=False).any()
     if unaffected:
-        other = run(monkeypatch, root, unaffected)
+        other = app_page(unaffected, data_dir=root)
         assert not other.error, [e.value for e in other.error]
     assert sorted((p.relative_to(root), p.stat().st_mtime_ns) for p in root.rglob("*")) == before  # never changed
 
 
-def test_future_timestamps_are_a_warning_on_the_health_page(tmp_path, monkeypatch):
+def test_future_timestamps_are_a_warning_on_the_health_page(tmp_path, app_page):
     from datetime import datetime
 
     root = base(tmp_path / "export")
@@ -163,6 +148,6 @@ def test_future_timestamps_are_a_warning_on_the_health_page(tmp_path, monkeypatc
         "enrollments",
         [enrollment("E1"), enrollment("E2", cancelled_at=datetime(2999, 1, 1))],
     )
-    health = run(monkeypatch, root, "health")
+    health = app_page("health", data_dir=root)
     warning = " ".join(w.value for w in health.warning)
     assert "cancelled_at" in warning and "1 row(s)" in warning and "later than now" in warning

@@ -3,8 +3,8 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from conftest import query
 from exportkit import accepted, effectuation, enrollment, outbound, ts
+from helpers import query
 
 from dashboard import metrics as m
 

@@ -4,8 +4,8 @@ from datetime import date
 from decimal import Decimal
 
 import pyarrow as pa
-from conftest import query
 from exportkit import SCHEMAS, accepted, enrollment, outbound, ts, write_export
+from helpers import query
 
 from dashboard import metrics as m
 from dashboard.engine import Engine

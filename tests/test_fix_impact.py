@@ -3,8 +3,8 @@
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import query
 from exportkit import accepted, enrollment, ts
+from helpers import query
 
 from dashboard import metrics as m
 from dashboard.stats import judge_change, newcombe_difference_interval, pooled_z_test_p_value, wilson_interval

@@ -3,8 +3,8 @@
 from datetime import datetime
 from decimal import Decimal
 
-from conftest import query
 from exportkit import accepted, effectuation, enrollment, outbound, payment, ts
+from helpers import query
 
 from dashboard import metrics as m
 

@@ -201,7 +201,7 @@ def test_the_previous_export_serves_while_a_new_one_is_prepared(base, monkeypatc
 
 
 def test_pages_say_so_while_they_show_the_previous_export(base, monkeypatch):
-    from conftest import REPO
+    from helpers import REPO
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(base))

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from conftest import query, run_report
 from exportkit import SCHEMAS, accepted, enrollment, outbound, write_export, write_table
+from helpers import query, run_report
 
 from dashboard import metrics as m
 from dashboard.engine import Engine

@@ -2,8 +2,8 @@
 
 import json
 
-from conftest import report_json, run_report
 from exportkit import accepted, effectuation, enrollment, outbound, payment, ts, write_export
+from helpers import report_json, run_report
 
 KEYS = [
     "as_of",

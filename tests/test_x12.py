@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO
 from exportkit import SCHEMAS
+from helpers import REPO
 
 from dashboard.cli import main
 from dashboard.x12 import ingest, read

@@ -8,7 +8,7 @@ import sys
 from decimal import Decimal
 
 import pyarrow.parquet as pq
-from conftest import REPO, report_json
+from helpers import REPO, report_json
 
 from dashboard import demo
 

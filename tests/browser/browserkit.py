@@ -1,4 +1,4 @@
-"""A real browser on a real `streamlit run`: Debian's Chromium driven by Playwright.
+"""A real `streamlit run` for the browser tests, and a page opened in it once the script has finished.
 
 Browsers cannot be downloaded here, so the tests use /usr/bin/chromium (apt-get install chromium).
 Without it they skip with a notice saying how to install it, except in CI (CI=true), where a
@@ -8,15 +8,12 @@ missing browser is a failure.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
-
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -36,23 +33,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        message = (
-            "Browser tests need Debian's Chromium: run `apt-get install -y chromium` (as root) and "
-            "`pip install -r requirements.txt`, then run pytest again."
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 class Server:

@@ -14,7 +14,7 @@ import pytest
 from dashboard import demo
 from dashboard import metrics as m
 from dashboard.engine import Engine
-from tests.browser.conftest import Server
+from tests.browser.browserkit import Server
 
 HEADER = "X-Test-Email"
 

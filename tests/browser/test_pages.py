@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from dashboard import demo
-from tests.browser.conftest import SCREENSHOTS, Server, open_page
+from dashboard.pages import PAGE_NAMES
+from tests.browser.browserkit import SCREENSHOTS, Server, open_page
 
-# url path -> (minimum Plotly charts drawn, text that must be on the page)
-PAGES = {
+# page -> (minimum Plotly charts drawn, text that must be on the page); every page of the app has one
+EXPECTED = {
     "overview": (4, "Lowest effectuation rates"),
     "funnel": (3, "Who dropped out at a stage"),
     "errors": (3, "Did each release lower the error rate?"),
@@ -32,9 +33,9 @@ def url_of(server, path: str) -> str:
     return f"{server.url}/" if path == "overview" else f"{server.url}/{path}"  # the default page lives at /
 
 
-@pytest.mark.parametrize("path", list(PAGES))
+@pytest.mark.parametrize("path", PAGE_NAMES)
 def test_page_renders_with_charts_and_no_error(browser, demo_server, path):
-    charts, text = PAGES[path]
+    charts, text = EXPECTED[path]
     width, height = (1920, 1080) if path == "standup" else (1600, 2400)
     page = open_page(browser, url_of(demo_server, path), width=width, height=height)
     try:
@@ -62,7 +63,7 @@ def test_filters_live_in_the_url(browser, demo_server):
         page.close()
 
 
-@pytest.mark.parametrize("path", list(PAGES))
+@pytest.mark.parametrize("path", PAGE_NAMES)
 def test_empty_view_says_so(browser, demo_server, path):
     page = open_page(browser, f"{url_of(demo_server, path)}?as_of=2013-09-01T00:00:00")
     try:
