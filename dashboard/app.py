@@ -126,7 +126,7 @@ if not access.allowed:
 if access.demo_mode:
     st.warning(
         "Demo mode: no sign-in is configured, so everyone sees every issuer. Configure OIDC or a trusted "
-        "proxy header and set DASHBOARD_DEMO_MODE=0 for production (README, Security).",
+        "proxy header and set DASHBOARD_DEMO_MODE=0 for production (docs/security.md).",
         icon=":material/lock_open:",
     )
 export = serving.load_export()

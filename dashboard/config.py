@@ -1,4 +1,4 @@
-"""Settings in one place, each overridable by an environment variable (documented in the README)."""
+"""Settings in one place, each overridable by an environment variable (documented in docs/configuration.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The data contract (../shared/spec/data-contract.md) as data: tables, columns, types."""
+"""The data contract (docs/data-contract.md) as data: tables, columns, types."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `report` command's JSON (../shared/spec/report.md), built from the shared metric layer."""
+"""The `report` command's JSON (docs/report.md), built from the shared metric layer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Writes a demo export shaped like autumn 2013 on the federal marketplace (../shared/spec/scenario.md).
+"""Writes a demo export shaped like autumn 2013 on the federal marketplace (docs/demo.md).
 
 Deterministic for a seed and size: every chunk of enrollments has its own random stream derived
 from (seed, chunk number), so the files do not depend on how the work is scheduled. Chunks are

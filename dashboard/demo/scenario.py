@@ -1,4 +1,4 @@
-"""The scenario's facts: autumn 2013 on the federal marketplace (../shared/spec/scenario.md).
+"""The scenario's facts: autumn 2013 on the federal marketplace (docs/demo.md).
 
 Sizes and seeds, the time units and the window, the releases and their fix dates, the states and
 their issuers, the daily application curve, the plan, channel and payment mixes, and the 834 defect
