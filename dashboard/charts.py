@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -294,12 +293,3 @@ def issuer_bar_chart(rows: list[dict[str, Any]], value: str, label: str, *, colo
     _layout(fig, height=height, legend=False)
     fig.update_layout(hovermode="closest")
     return fig
-
-
-def release_rows(fixes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The releases a chart marks: what fix impact lists (visible to the caller, deployed by as-of)."""
-    return [
-        {"release_id": f["release_id"], "deployed_at": f["deployed_at"]}
-        for f in fixes
-        if isinstance(f["deployed_at"], datetime)
-    ]

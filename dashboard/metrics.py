@@ -196,6 +196,15 @@ def never_sent(q: Query) -> dict[str, Any]:
     }
 
 
+def releases(q: Query) -> list[dict[str, Any]]:
+    """The releases the caller may see, deployed by the as-of time: what the trend charts mark."""
+    return q.engine.rows(
+        "releases",
+        as_of=q.as_of,
+        release_issuers=list(q.scope.issuers) if q.scope.issuers is not None else None,
+    )
+
+
 def fix_impact(q: Query, window_days: int = DEFAULT_WINDOW_DAYS) -> list[dict[str, Any]]:
     f = q.effective_filters.cohort_params()
     rows = q.engine.rows(

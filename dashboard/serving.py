@@ -46,6 +46,7 @@ ALLOWED = {
     "conversion_by_week",
     "time_to_convert_histogram",
     "reconciliation_work_list",
+    "releases",
 }
 
 
@@ -162,6 +163,7 @@ _WARM = [
     ("never_sent_trend", {}),
     ("backlog_trend", {}),
     ("fix_impact", {}),
+    ("releases", {}),
     ("errors_by_issuer", {}),
     ("time_to_convert", {}),
     ("conversion_by_week", {}),

@@ -171,3 +171,22 @@ def test_scope_hides_other_issuers_releases(export):
     q = m.Query(engine, ts("2013-12-31 00:00"), scope=m.Scope(issuers=("10001",)))
     fixes = m.fix_impact(q)
     assert [f["release_id"] for f in fixes] == ["R-834"] and fixes[0]["overlapping_releases"] == []
+
+
+def test_release_markers_are_the_visible_releases_deployed_by_as_of(export):
+    releases = RELEASE + [
+        ["R-TX", "2013-12-02T00:00:00Z", "hub", "TX only", "20002"],
+        ["R-NC", "2013-12-03T00:00:00Z", "payments", "NC only", "10001"],
+        ["R-LATER", "2014-01-15T00:00:00Z", "834", "after as-of", ""],
+    ]
+    engine = build(export, [batch("B", R - timedelta(days=1), 5, 0)], releases)
+    everyone = m.releases(query(engine, "2013-12-31 00:00"))
+    assert [r["release_id"] for r in everyone] == ["R-834", "R-TX", "R-NC"]  # deployed order; R-LATER not yet
+    assert everyone[0]["deployed_at"] == R
+    scoped = m.releases(m.Query(engine, ts("2013-12-31 00:00"), scope=m.Scope(issuers=("10001",))))
+    assert [r["release_id"] for r in scoped] == ["R-834", "R-NC"]  # another issuer's release is not marked
+    # the markers are exactly the releases fix impact judges
+    assert [r["release_id"] for r in scoped] == [
+        f["release_id"]
+        for f in m.fix_impact(m.Query(engine, ts("2013-12-31 00:00"), scope=m.Scope(issuers=("10001",))))
+    ]

@@ -36,9 +36,7 @@ with left:
     st.plotly_chart(charts.backlog_aging_chart(backlog), key="aging")
 with right:
     st.subheader("Backlog by day")
-    st.plotly_chart(
-        charts.backlog_trend_chart(trend, charts.release_rows(serving.get(view, "fix_impact"))), key="trend"
-    )
+    st.plotly_chart(charts.backlog_trend_chart(trend, serving.get(view, "releases")), key="trend")
 
 by_stage = m.backlog_by_stage(backlog)
 oldest = pd.DataFrame(

@@ -46,7 +46,7 @@ window = controls[1].number_input(
     "Fix-impact window (days each side)", min_value=1, max_value=60, value=7, key="window_days", bind="query-params"
 )
 fixes = serving.get(view, "fix_impact", window_days=int(window))
-st.plotly_chart(charts.error_rate_chart(daily, charts.release_rows(fixes), categories=by_category), key="daily")
+st.plotly_chart(charts.error_rate_chart(daily, serving.get(view, "releases"), categories=by_category), key="daily")
 
 st.subheader("Did each release lower the error rate?")
 st.caption(
@@ -122,4 +122,4 @@ with right:
     )
     trend = serving.get(view, "never_sent_trend")
     if trend:
-        st.plotly_chart(charts.never_sent_chart(trend, charts.release_rows(fixes)), key="never_sent")
+        st.plotly_chart(charts.never_sent_chart(trend, serving.get(view, "releases")), key="never_sent")

@@ -154,6 +154,4 @@ with right:
 
 st.subheader("Conversion by application week, with releases")
 weeks = serving.get(view, "conversion_by_week")
-st.plotly_chart(
-    charts.conversion_by_week_chart(weeks, charts.release_rows(serving.get(view, "fix_impact"))), key="weekly"
-)
+st.plotly_chart(charts.conversion_by_week_chart(weeks, serving.get(view, "releases")), key="weekly")

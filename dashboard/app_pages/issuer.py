@@ -57,7 +57,9 @@ with right:
     st.subheader("Daily 834 error rate")
     daily = serving.get(focus, "errors_daily")
     if daily:
-        st.plotly_chart(charts.error_rate_chart(daily, charts.release_rows(fixes), categories=True), key="issuer_err")
+        st.plotly_chart(
+            charts.error_rate_chart(daily, serving.get(focus, "releases"), categories=True), key="issuer_err"
+        )
     else:
         ui.empty("No outbound 834 to this issuer in this view.")
 

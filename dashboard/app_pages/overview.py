@@ -26,7 +26,6 @@ with st.spinner("Computing…"):
     daily = serving.get(view, "errors_daily")
     never_trend = serving.get(view, "never_sent_trend")
     backlog_trend = serving.get(view, "backlog_trend")
-    fixes = serving.get(view, "fix_impact")
 
 if funnel.total[0]["count"] == 0:
     ui.empty()
@@ -58,7 +57,7 @@ with left:
 with right:
     st.subheader("Daily 834 error rate, with every release")
     if daily:
-        st.plotly_chart(charts.error_rate_chart(daily, charts.release_rows(fixes)), key="overview_errors")
+        st.plotly_chart(charts.error_rate_chart(daily, serving.get(view, "releases")), key="overview_errors")
     else:
         ui.empty("No outbound 834 was sent in this view.")
 

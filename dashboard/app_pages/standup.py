@@ -72,11 +72,10 @@ def screen() -> None:
         tile(column, name, now[name], then[name])
     left, right = st.columns([3, 2])
     daily = serving.get(view, "errors_daily")[-45:]
-    fixes = serving.get(view, "fix_impact")
     with left:
         if daily:
             start = daily[0]["date"]
-            releases = [r for r in charts.release_rows(fixes) if r["deployed_at"].date() >= start]
+            releases = [r for r in serving.get(view, "releases") if r["deployed_at"].date() >= start]
             st.plotly_chart(
                 charts.error_rate_chart(
                     daily, releases, dark=True, height=600, title="Daily 834 error rate, last 45 days"
