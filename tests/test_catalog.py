@@ -4,28 +4,11 @@ from datetime import datetime
 
 import pytest
 from exportkit import enrollment, write_export
+from helpers import SAMPLE_PARAMS
 
 from dashboard.engine import Engine
 from dashboard.engine.catalog import QUERIES_DIR, CatalogError, load_catalog, parse_query
 from dashboard.engine.staging import sql_string
-
-SAMPLE = {
-    "as_of": datetime(2013, 12, 1),
-    "date_from": None,
-    "date_to": None,
-    "states": ["NC"],
-    "issuers": None,
-    "window_days": 7,
-    "release_issuers": None,
-    "now": datetime(2014, 1, 1),
-    "stages": None,
-    "deadline": None,
-    "stage": "paid",
-    "limit": 100,
-    "category": "matched",
-    "stage_from": "plan_selected",
-    "stage_to": "paid",
-}
 
 ALL_SQL = sorted(QUERIES_DIR.rglob("*.sql"))
 
@@ -44,7 +27,7 @@ def test_every_metric_query_compiles_and_runs_on_an_empty_and_a_small_export(tmp
     for root in (write_export(tmp_path / "empty"), write_export(tmp_path / "one", enrollments=[enrollment("E1")])):
         engine = Engine(root)
         for name, query in queries.items():
-            engine.rows(name, **{p: SAMPLE[p] for p in query.params})
+            engine.rows(name, **{p: SAMPLE_PARAMS[p] for p in query.params})
 
 
 def test_loader_refuses_undeclared_or_unused_parameters(tmp_path):
