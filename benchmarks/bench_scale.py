@@ -246,7 +246,7 @@ def step_ours(export: str, runs: int) -> dict:
     from dashboard.engine import Engine
 
     engine = Engine.configured(export)
-    query = m.Query(engine, m.default_as_of(engine))
+    query = m.Request(engine, m.default_as_of(engine))
     out = {}
     for name in COMPUTATIONS:
         times = []

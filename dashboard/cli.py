@@ -231,7 +231,7 @@ def run_report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     as_of = args.as_of or m.default_as_of(engine)
-    query = m.Query(engine, as_of, filters, scope_for(args.as_user))
+    query = m.Request(engine, as_of, filters, scope_for(args.as_user))
     json.dump(build_report(query, args.window_days), sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

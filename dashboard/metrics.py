@@ -78,8 +78,9 @@ def rate(numerator: int, denominator: int) -> float | None:
 
 
 @dataclass
-class Query:
-    """One request for numbers: the export, the as-of time, the filters and the caller's scope."""
+class Request:
+    """What every metric function takes: the prepared export, the as-of time, the filters and the
+    caller's scope. (A page's `serving.View` is a Request plus the export's identity and latest time.)"""
 
     engine: Engine
     as_of: datetime
@@ -93,8 +94,8 @@ class Query:
     def params(self) -> dict[str, Any]:
         return {"as_of": self.as_of, **self.effective_filters.cohort_params()}
 
-    def at(self, as_of: datetime) -> Query:
-        return Query(self.engine, as_of, self.filters, self.scope)
+    def at(self, as_of: datetime) -> Request:
+        return Request(self.engine, as_of, self.filters, self.scope)
 
 
 def default_as_of(engine: Engine, now: datetime | None = None) -> datetime:
@@ -145,7 +146,7 @@ class FunnelResult:
         return {s["stage"]: s["count"] for s in self.total}
 
 
-def funnel(q: Query) -> FunnelResult:
+def funnel(q: Request) -> FunnelResult:
     rows = q.engine.rows("funnel_counts", **q.params())
     total = next(r for r in rows if r["dimension"] == "total")
     return FunnelResult(
@@ -156,7 +157,7 @@ def funnel(q: Query) -> FunnelResult:
     )
 
 
-def time_to_convert(q: Query) -> list[dict[str, Any]]:
+def time_to_convert(q: Request) -> list[dict[str, Any]]:
     return [
         {
             "from": r["stage_from"],
@@ -179,15 +180,15 @@ def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def errors(q: Query) -> dict[str, Any]:
+def errors(q: Request) -> dict[str, Any]:
     return _with_rates(q.engine.rows("errors_summary", **q.params())[0])
 
 
-def errors_daily(q: Query) -> list[dict[str, Any]]:
+def errors_daily(q: Request) -> list[dict[str, Any]]:
     return [{"date": r["date"], **_with_rates(r)} for r in q.engine.rows("errors_daily", **q.params())]
 
 
-def never_sent(q: Query) -> dict[str, Any]:
+def never_sent(q: Request) -> dict[str, Any]:
     row = q.engine.rows("never_sent", **q.params())[0]
     return {
         "count": int(row["never_sent"]),
@@ -196,7 +197,7 @@ def never_sent(q: Query) -> dict[str, Any]:
     }
 
 
-def releases(q: Query) -> list[dict[str, Any]]:
+def releases(q: Request) -> list[dict[str, Any]]:
     """The releases the caller may see, deployed by the as-of time: what the trend charts mark."""
     return q.engine.rows(
         "releases",
@@ -205,7 +206,7 @@ def releases(q: Query) -> list[dict[str, Any]]:
     )
 
 
-def fix_impact(q: Query, window_days: int = DEFAULT_WINDOW_DAYS) -> list[dict[str, Any]]:
+def fix_impact(q: Request, window_days: int = DEFAULT_WINDOW_DAYS) -> list[dict[str, Any]]:
     f = q.effective_filters.cohort_params()
     rows = q.engine.rows(
         "fix_impact_counts",
@@ -252,26 +253,26 @@ def fix_impact(q: Query, window_days: int = DEFAULT_WINDOW_DAYS) -> list[dict[st
 # ---------------------------------------------------------------------- backlog
 
 
-def backlog(q: Query) -> list[dict[str, Any]]:
+def backlog(q: Request) -> list[dict[str, Any]]:
     return [
         {"stage": r["stage"], "bucket": r["bucket"], "count": int(r["count"]), "oldest_days": r["oldest_days"]}
         for r in q.engine.rows("backlog_aging", **q.params())
     ]
 
 
-def payment_deadline_risk(q: Query) -> dict[str, int]:
+def payment_deadline_risk(q: Request) -> dict[str, int]:
     row = q.engine.rows("payment_deadline_risk", **q.params())[0]
     return {"at_risk": int(row["at_risk"]), "past_due": int(row["past_due"])}
 
 
-def backlog_trend(q: Query) -> list[dict[str, Any]]:
+def backlog_trend(q: Request) -> list[dict[str, Any]]:
     return [
         {"date": r["date"], "stage": r["stage"], "count": int(r["count"])}
         for r in q.engine.rows("backlog_trend", **q.params())
     ]
 
 
-def age_bands(q: Query) -> list[dict[str, Any]]:
+def age_bands(q: Request) -> list[dict[str, Any]]:
     """Plan selections by the subscriber's age band on the selection day (docs/decisions.md)."""
     rows = q.engine.rows("age_bands", **q.params())
     total = sum(r["enrollments"] for r in rows)
@@ -283,12 +284,12 @@ def age_bands(q: Query) -> list[dict[str, Any]]:
 # ------------------------------------------------------- canaries, reconciliation
 
 
-def canaries(q: Query) -> list[dict[str, Any]]:
+def canaries(q: Request) -> list[dict[str, Any]]:
     f = q.effective_filters.cohort_params()
     return q.engine.rows("canaries", as_of=q.as_of, states=f["states"], issuers=f["issuers"])
 
 
-def reconciliation(q: Query) -> list[dict[str, Any]]:
+def reconciliation(q: Request) -> list[dict[str, Any]]:
     return [
         {
             "issuer_id": r["issuer_id"],
@@ -304,13 +305,13 @@ def reconciliation(q: Query) -> list[dict[str, Any]]:
 # ------------------------------------------------ lists and trends behind the dashboard's numbers
 
 
-def dropouts(q: Query, stage: str, limit: int) -> list[dict[str, Any]]:
+def dropouts(q: Request, stage: str, limit: int) -> list[dict[str, Any]]:
     """Enrollments that reached the stage before `stage` but not `stage` (the drop-off, itemised)."""
     return q.engine.rows("funnel_dropouts", **q.params(), stage=stage, limit=int(limit))
 
 
 def backlog_work_list(
-    q: Query, stages: tuple[str, ...] | None, limit: int, deadline: str | None = None
+    q: Request, stages: tuple[str, ...] | None, limit: int, deadline: str | None = None
 ) -> list[dict[str, Any]]:
     """The backlog itemised, longest wait first; `deadline` 'past_due' or 'at_risk' keeps only those."""
     return q.engine.rows(
@@ -318,28 +319,28 @@ def backlog_work_list(
     )
 
 
-def errors_by_issuer(q: Query) -> list[dict[str, Any]]:
+def errors_by_issuer(q: Request) -> list[dict[str, Any]]:
     return [{**r, "rate": rate(r["errored"], r["sent"])} for r in q.engine.rows("errors_by_issuer", **q.params())]
 
 
-def never_sent_trend(q: Query) -> list[dict[str, Any]]:
+def never_sent_trend(q: Request) -> list[dict[str, Any]]:
     return q.engine.rows("never_sent_trend", **q.params())
 
 
-def stage_counts_by_day(q: Query) -> list[dict[str, Any]]:
+def stage_counts_by_day(q: Request) -> list[dict[str, Any]]:
     """Funnel counts as of the end of each day: sparklines and week-over-week changes, in one pass."""
     return q.engine.rows("stage_counts_by_day", **q.params())
 
 
-def conversion_by_week(q: Query) -> list[dict[str, Any]]:
+def conversion_by_week(q: Request) -> list[dict[str, Any]]:
     return q.engine.rows("conversion_by_week", **q.params())
 
 
-def time_to_convert_histogram(q: Query, stage_from: str, stage_to: str) -> list[dict[str, Any]]:
+def time_to_convert_histogram(q: Request, stage_from: str, stage_to: str) -> list[dict[str, Any]]:
     return q.engine.rows("time_to_convert_histogram", **q.params(), stage_from=stage_from, stage_to=stage_to)
 
 
-def reconciliation_work_list(q: Query, category: str, limit: int) -> list[dict[str, Any]]:
+def reconciliation_work_list(q: Request, category: str, limit: int) -> list[dict[str, Any]]:
     return q.engine.rows("reconciliation_work_list", **q.params(), category=category, limit=int(limit))
 
 

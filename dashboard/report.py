@@ -30,7 +30,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def build_report(q: m.Query, window_days: int = m.DEFAULT_WINDOW_DAYS) -> dict[str, Any]:
+def build_report(q: m.Request, window_days: int = m.DEFAULT_WINDOW_DAYS) -> dict[str, Any]:
     funnel = m.funnel(q)
     risk = m.payment_deadline_risk(q)
     canaries = [

@@ -237,6 +237,11 @@ class View:
     def engine(self) -> Engine:
         return self.export.engine
 
+    @property
+    def request(self) -> m.Request:
+        """The metric request this view stands for."""
+        return m.Request(self.engine, self.as_of, self.filters, self.scope)
+
     def at(self, as_of: datetime) -> View:
         return View(self.export, as_of, self.latest, self.filters, self.scope)
 
@@ -251,7 +256,7 @@ class View:
 def _cached(
     name: str, fingerprint: str, as_of: datetime, filters: m.Filters, scope: m.Scope, kwargs: tuple, _engine: Engine
 ) -> Any:
-    return getattr(m, name)(m.Query(_engine, as_of, filters, scope), **dict(kwargs))
+    return getattr(m, name)(m.Request(_engine, as_of, filters, scope), **dict(kwargs))
 
 
 def get(view: View, name: str, **kwargs: Any) -> Any:
@@ -277,7 +282,7 @@ def fetcher(view: View, name: str, **kwargs: Any):
     """A metric for a download: computed when called (on the click), not cached, scope applied."""
     if name not in ALLOWED:
         raise KeyError(f"{name} is not a dashboard metric")
-    return lambda: getattr(m, name)(m.Query(view.engine, view.as_of, view.filters, view.scope), **kwargs)
+    return lambda: getattr(m, name)(view.request, **kwargs)
 
 
 @st.cache_data(max_entries=20, ttl=config.cache_ttl_seconds(), show_spinner=False)

@@ -40,9 +40,9 @@ SAMPLE_PARAMS = {
 }
 
 
-def query(engine: Engine, as_of: str, **filters) -> m.Query:
+def query(engine: Engine, as_of: str, **filters) -> m.Request:
     """A metric request over `engine` as of a literal time ('2013-12-01 09:00'), with filters."""
-    return m.Query(engine, ts(as_of), m.Filters(**filters))
+    return m.Request(engine, ts(as_of), m.Filters(**filters))
 
 
 def run_report(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -197,7 +197,7 @@ def test_report_equals_the_reference(tmp_path, seed):
     for as_of in as_ofs:
         for f in FILTERS:
             filters = m.Filters(**f)
-            actual = build_report(m.Query(engine, as_of, filters))
+            actual = build_report(m.Request(engine, as_of, filters))
             expected = plain(
                 ref.report(
                     as_of, {**f, **{k: datetime(v.year, v.month, v.day) for k, v in f.items() if k.startswith("date")}}

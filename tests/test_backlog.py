@@ -50,7 +50,7 @@ def fixture(export):
 
 def test_backlog_stage_and_age_buckets(export):
     engine = fixture(export)
-    rows = m.backlog(m.Query(engine, T))
+    rows = m.backlog(m.Request(engine, T))
     assert len(rows) == 30
     assert [r["stage"] for r in rows[::6]] == list(m.BACKLOG_STAGES)
     assert [r["bucket"] for r in rows[:6]] == list(AGE_BUCKETS)
@@ -69,27 +69,27 @@ def test_backlog_stage_and_age_buckets(export):
 
 def test_at_risk_and_past_due(export):
     engine = fixture(export)
-    risk = m.payment_deadline_risk(m.Query(engine, T))
+    risk = m.payment_deadline_risk(m.Request(engine, T))
     # at risk: E1 (due 12-10, T's day) and E2 (due 12-17, 7 days on); past due: E4 (due 12-09)
     assert risk == {"at_risk": 2, "past_due": 1}
 
 
 def test_backlog_respects_filters_and_window(export):
     engine = fixture(export)
-    assert sum(r["count"] for r in m.backlog(m.Query(engine, T, m.Filters(states=("TX",))))) == 0
-    assert sum(r["count"] for r in m.backlog(m.Query(engine, T, m.Filters(date_from=date(2013, 12, 7))))) == 2
+    assert sum(r["count"] for r in m.backlog(m.Request(engine, T, m.Filters(states=("TX",))))) == 0
+    assert sum(r["count"] for r in m.backlog(m.Request(engine, T, m.Filters(date_from=date(2013, 12, 7))))) == 2
 
 
 def test_backlog_trend_equals_the_backlog_as_of_each_day_end(export):
     engine = fixture(export)
-    trend = m.backlog_trend(m.Query(engine, T))
+    trend = m.backlog_trend(m.Request(engine, T))
     days = sorted({r["date"] for r in trend})
     assert days[0] == at(40).date() and days[-1] == T.date()
     assert len(trend) == 5 * len(days)
     for day in days:
         end = min(datetime(day.year, day.month, day.day) + timedelta(days=1, microseconds=-1), T)
         direct = {}
-        for r in m.backlog(m.Query(engine, end)):
+        for r in m.backlog(m.Request(engine, end)):
             direct[r["stage"]] = direct.get(r["stage"], 0) + r["count"]
         assert {r["stage"]: r["count"] for r in trend if r["date"] == day} == direct, day
 
@@ -109,7 +109,7 @@ def test_backlog_trend_counts_a_cancellation_and_acknowledgement_stamped_early(e
         ],
         transactions=[accepted("X2", "E2", "2013-11-02 09:00", "2013-11-01 10:00")],
     )
-    trend = m.backlog_trend(m.Query(engine, datetime(2013, 11, 4)))
+    trend = m.backlog_trend(m.Request(engine, datetime(2013, 11, 4)))
     table = {(str(r["date"]), r["stage"]): r["count"] for r in trend if r["count"]}
     assert table == {
         ("2013-11-01", "awaiting_834"): 2,
@@ -122,4 +122,4 @@ def test_backlog_trend_counts_a_cancellation_and_acknowledgement_stamped_early(e
 
 def test_backlog_trend_empty_without_plan_selections(export):
     engine = export(enrollments=[enrollment("E1", plan_selected_at=None)])
-    assert m.backlog_trend(m.Query(engine, T)) == []
+    assert m.backlog_trend(m.Request(engine, T)) == []

@@ -60,7 +60,7 @@ def scenario(tmp_path_factory):
 
 
 def q(engine, as_of=END, **filters):
-    return m.Query(engine, as_of, m.Filters(**filters))
+    return m.Request(engine, as_of, m.Filters(**filters))
 
 
 def test_the_export_passes_validation_with_no_problem(scenario):

@@ -118,7 +118,7 @@ def test_window_boundaries(export):
     assert (fix["before"]["sent"], fix["after"]["sent"]) == (2, 2)
     [fix] = m.fix_impact(query(engine, "2013-12-01 05:00"))  # after window closes at T
     assert (fix["before"]["sent"], fix["after"]["sent"]) == (2, 1)
-    [fix] = m.fix_impact(m.Query(engine, ts("2013-12-31 00:00")), window_days=1)
+    [fix] = m.fix_impact(m.Request(engine, ts("2013-12-31 00:00")), window_days=1)
     assert (fix["before"]["sent"], fix["after"]["sent"]) == (1, 1)
 
 
@@ -168,7 +168,7 @@ def test_a_release_that_changed_nothing(export):
 def test_scope_hides_other_issuers_releases(export):
     releases = RELEASE + [["R-TX", "2013-12-02T00:00:00Z", "hub", "TX only", "20002"]]
     engine = build(export, [batch("B", R - timedelta(days=1), 5, 0)], releases)
-    q = m.Query(engine, ts("2013-12-31 00:00"), scope=m.Scope(issuers=("10001",)))
+    q = m.Request(engine, ts("2013-12-31 00:00"), scope=m.Scope(issuers=("10001",)))
     fixes = m.fix_impact(q)
     assert [f["release_id"] for f in fixes] == ["R-834"] and fixes[0]["overlapping_releases"] == []
 
@@ -183,10 +183,10 @@ def test_release_markers_are_the_visible_releases_deployed_by_as_of(export):
     everyone = m.releases(query(engine, "2013-12-31 00:00"))
     assert [r["release_id"] for r in everyone] == ["R-834", "R-TX", "R-NC"]  # deployed order; R-LATER not yet
     assert everyone[0]["deployed_at"] == R
-    scoped = m.releases(m.Query(engine, ts("2013-12-31 00:00"), scope=m.Scope(issuers=("10001",))))
+    scoped = m.releases(m.Request(engine, ts("2013-12-31 00:00"), scope=m.Scope(issuers=("10001",))))
     assert [r["release_id"] for r in scoped] == ["R-834", "R-NC"]  # another issuer's release is not marked
     # the markers are exactly the releases fix impact judges
     assert [r["release_id"] for r in scoped] == [
         f["release_id"]
-        for f in m.fix_impact(m.Query(engine, ts("2013-12-31 00:00"), scope=m.Scope(issuers=("10001",))))
+        for f in m.fix_impact(m.Request(engine, ts("2013-12-31 00:00"), scope=m.Scope(issuers=("10001",))))
     ]

@@ -34,8 +34,8 @@ def same_as_from_scratch(engine: Engine, root) -> None:
     assert engine.table_summary() == scratch.table_summary()
     for as_of in AS_OF:
         for filters in (m.Filters(), m.Filters(states=("NC",)), m.Filters(issuers=("20002",))):
-            assert build_report(m.Query(engine, ts(as_of), filters)) == build_report(
-                m.Query(scratch, ts(as_of), filters)
+            assert build_report(m.Request(engine, ts(as_of), filters)) == build_report(
+                m.Request(scratch, ts(as_of), filters)
             ), (as_of, filters)
 
 
@@ -112,7 +112,7 @@ def test_incremental_after_files_are_added_rewritten_and_removed(base, tmp_path)
     engine = Engine(base, prepared_dir=prepared)
     assert engine.preparation == "incremental"
     same_as_from_scratch(engine, base)
-    assert serving.rows("funnel_counts", **m.Query(serving, ts(AS_OF[-1])).params())  # still serves
+    assert serving.rows("funnel_counts", **m.Request(serving, ts(AS_OF[-1])).params())  # still serves
     # and again on top of the incremental one
     write_table(
         base / "enrollments" / "day-4.parquet",

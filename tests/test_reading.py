@@ -155,7 +155,7 @@ def test_zero_row_files_are_fine(tmp_path):
     engine = Engine(root)
     assert not engine.errors
     assert m.default_as_of(engine, now=datetime(2014, 1, 1)) == datetime(2014, 1, 1)
-    assert m.funnel(m.Query(engine, datetime(2014, 1, 1))).total[0]["count"] == 0
+    assert m.funnel(m.Request(engine, datetime(2014, 1, 1))).total[0]["count"] == 0
 
 
 def test_decimal_money_with_more_places_rounds_half_even(tmp_path):

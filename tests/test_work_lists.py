@@ -23,7 +23,7 @@ def engine(request, tmp_path_factory):
 def queries(engine):
     for as_of in (m.default_as_of(engine), START + timedelta(days=9, hours=6)):
         for f in FILTERS:
-            yield m.Query(engine, as_of, m.Filters(**f))
+            yield m.Request(engine, as_of, m.Filters(**f))
 
 
 def day_end(day: date, as_of: datetime) -> datetime:

@@ -27,7 +27,7 @@ def crowd(tmp_path_factory):
     engine = Engine(export)
     directory = m.issuer_directory(engine)
     by_size = sorted(
-        m.funnel(m.Query(engine, m.default_as_of(engine))).by_issuer.items(), key=lambda kv: -kv[1][0]["count"]
+        m.funnel(m.Request(engine, m.default_as_of(engine))).by_issuer.items(), key=lambda kv: -kv[1][0]["count"]
     )
     users = []
     lines = []
@@ -43,7 +43,7 @@ def crowd(tmp_path_factory):
     roles.write_text("\n".join(lines))
     latest = m.default_as_of(engine)
     expected = {
-        email: m.funnel(m.Query(engine, latest, scope=m.Scope(issuers=scope))).total[0]["count"]
+        email: m.funnel(m.Request(engine, latest, scope=m.Scope(issuers=scope))).total[0]["count"]
         for email, scope in users
     }
     names = {r["issuer_id"]: r["issuer_name"] for r in directory}
