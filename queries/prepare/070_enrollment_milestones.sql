@@ -55,7 +55,7 @@ joined AS (
     LEFT JOIN first_effectuation AS f ON f.enrollment_id = e.enrollment_id
 ),
 
--- greatest() skips nulls, so every step says explicitly that both sides must exist.
+-- each stage is entered no earlier than the one before it (stage_entered, payment_stage_entered)
 step_1 AS (
     SELECT
         *,
@@ -66,50 +66,31 @@ step_1 AS (
 ),
 
 step_2 AS (
-    SELECT
-        *,
-        CASE WHEN reached_plan_selected_by IS NOT NULL AND known_sent_834 IS NOT NULL
-             THEN greatest(known_sent_834, reached_plan_selected_by) END AS reached_sent_834_by
-    FROM step_1
+    SELECT *, stage_entered(reached_plan_selected_by, known_sent_834) AS reached_sent_834_by FROM step_1
 ),
 
 step_3 AS (
-    SELECT
-        *,
-        CASE WHEN reached_sent_834_by IS NOT NULL AND known_accepted_834 IS NOT NULL
-             THEN greatest(known_accepted_834, reached_sent_834_by) END AS reached_accepted_834_by
-    FROM step_2
+    SELECT *, stage_entered(reached_sent_834_by, known_accepted_834) AS reached_accepted_834_by FROM step_2
 ),
 
 step_4 AS (
     SELECT
         *,
-        CASE
-            WHEN reached_accepted_834_by IS NULL THEN NULL
-            WHEN responsible_cents = 0 THEN reached_accepted_834_by
-            WHEN known_reached_payment IS NOT NULL
-                THEN greatest(known_reached_payment, reached_accepted_834_by)
-        END AS reached_reached_payment_by
+        payment_stage_entered(reached_accepted_834_by, known_reached_payment, responsible_cents)
+            AS reached_reached_payment_by
     FROM step_3
 ),
 
 step_5 AS (
     SELECT
         *,
-        CASE
-            WHEN reached_reached_payment_by IS NULL THEN NULL
-            WHEN responsible_cents = 0 THEN reached_reached_payment_by
-            WHEN known_paid IS NOT NULL THEN greatest(known_paid, reached_reached_payment_by)
-        END AS reached_paid_by
+        payment_stage_entered(reached_reached_payment_by, known_paid, responsible_cents)
+            AS reached_paid_by
     FROM step_4
 ),
 
 step_6 AS (
-    SELECT
-        *,
-        CASE WHEN reached_paid_by IS NOT NULL AND known_effectuated IS NOT NULL
-             THEN greatest(known_effectuated, reached_paid_by) END AS reached_effectuated_by
-    FROM step_5
+    SELECT *, stage_entered(reached_paid_by, known_effectuated) AS reached_effectuated_by FROM step_5
 ),
 
 final AS (

@@ -31,51 +31,31 @@ step_1 AS (
 ),
 
 step_2 AS (
-    SELECT
-        *,
-        CASE WHEN entered_plan_selected IS NOT NULL AND event_sent_834 IS NOT NULL
-             THEN greatest(event_sent_834, entered_plan_selected) END AS entered_sent_834
-    FROM step_1
+    SELECT *, stage_entered(entered_plan_selected, event_sent_834) AS entered_sent_834 FROM step_1
 ),
 
 step_3 AS (
-    SELECT
-        *,
-        CASE WHEN entered_sent_834 IS NOT NULL AND event_accepted_834 IS NOT NULL
-             THEN greatest(event_accepted_834, entered_sent_834) END AS entered_accepted_834
-    FROM step_2
+    SELECT *, stage_entered(entered_sent_834, event_accepted_834) AS entered_accepted_834 FROM step_2
 ),
 
 step_4 AS (
     SELECT
         *,
-        CASE
-            WHEN entered_accepted_834 IS NULL THEN NULL
-            -- 100% subsidy: nothing to pay, so the payment stages are entered with stage 4
-            WHEN responsible_cents = 0 THEN entered_accepted_834
-            WHEN event_reached_payment IS NOT NULL
-                THEN greatest(event_reached_payment, entered_accepted_834)
-        END AS entered_reached_payment
+        payment_stage_entered(entered_accepted_834, event_reached_payment, responsible_cents)
+            AS entered_reached_payment
     FROM step_3
 ),
 
 step_5 AS (
     SELECT
         *,
-        CASE
-            WHEN entered_reached_payment IS NULL THEN NULL
-            WHEN responsible_cents = 0 THEN entered_reached_payment
-            WHEN event_paid IS NOT NULL THEN greatest(event_paid, entered_reached_payment)
-        END AS entered_paid
+        payment_stage_entered(entered_reached_payment, event_paid, responsible_cents)
+            AS entered_paid
     FROM step_4
 ),
 
 step_6 AS (
-    SELECT
-        *,
-        CASE WHEN entered_paid IS NOT NULL AND event_effectuated IS NOT NULL
-             THEN greatest(event_effectuated, entered_paid) END AS entered_effectuated
-    FROM step_5
+    SELECT *, stage_entered(entered_paid, event_effectuated) AS entered_effectuated FROM step_5
 ),
 
 final AS (
