@@ -77,6 +77,44 @@ class Log834:
     parts: dict[str, list[np.ndarray]] = field(default_factory=dict)
     count: int = 0
 
+    def add_as_enrolled(
+        self,
+        idx: np.ndarray,
+        people: Enrollees,
+        *,
+        direction: str,
+        enrollment_id: np.ndarray,
+        issuer_id: np.ndarray,
+        maintenance_type: str,
+        maintenance_reason: str,
+        sent_at: np.ndarray,
+        ack_at: np.ndarray,
+        **changed: np.ndarray,
+    ) -> None:
+        """An accepted 834 for enrollments `idx` carrying their own values (plan, coverage, premium,
+        subsidy, members, birth date); `changed` replaces any of those."""
+        k = idx.size
+        cols = {
+            "direction": np.full(k, direction, object),
+            "enrollment_id": enrollment_id,
+            "issuer_id": issuer_id,
+            "maintenance_type": np.full(k, maintenance_type, object),
+            "maintenance_reason": np.full(k, maintenance_reason, object),
+            "sent_at": sent_at,
+            "ack_code": np.full(k, "A", object),
+            "ack_at": ack_at,
+            "error_code": np.full(k, None, object),
+            "plan_id": people.plan_id[idx],
+            "coverage_start_date": people.coverage[idx],
+            "total_premium": people.premium[idx],
+            "aptc_amount": people.aptc[idx],
+            "member_count": people.members[idx],
+            "subscriber_birth_date": people.birth[idx],
+        }
+        assert set(changed) <= set(cols), set(changed) - set(cols)
+        cols.update(changed)
+        self.add(**cols)
+
     def add(self, **cols) -> None:
         count = len(cols["sent_at"])
         start = self.count
@@ -363,22 +401,17 @@ def duplicates(
         keep = dsent <= EXPORT_AT
         dup, dsent = dup[keep], dsent[keep]
         dack = dsent + (rng.lognormal(np.log(3 * HOUR), 0.9, dup.size) * slow[dup]).astype(np.int64)
-        log.add(
-            direction=np.full(dup.size, "outbound", object),
+        log.add_as_enrolled(
+            e[dup],
+            people,
+            direction="outbound",
             enrollment_id=sent.enrollment_id[dup],
             issuer_id=apps.issuer[e[dup]],
-            maintenance_type=np.full(dup.size, "021", object),
-            maintenance_reason=np.full(dup.size, "EC", object),
+            maintenance_type="021",
+            maintenance_reason="EC",
             sent_at=dsent,
-            ack_code=np.full(dup.size, "A", object),
             ack_at=dack,
-            error_code=np.full(dup.size, None, object),
             plan_id=sent.plan[dup],
-            coverage_start_date=people.coverage[e[dup]],
-            total_premium=people.premium[e[dup]],
-            aptc_amount=people.aptc[e[dup]],
-            member_count=people.members[e[dup]],
-            subscriber_birth_date=people.birth[e[dup]],
         )
 
 
@@ -577,22 +610,17 @@ def effectuations(
     issuer_only = rng.random(k) < 0.004  # the issuer's own policy number, unknown to the exchange
     eff_eid[issuer_only] = np.array([f"ISS{x}" for x in eff_eid[issuer_only]], dtype=object)
     eff_aptc = np.where(rng.random(k) < 0.02, people.aptc[eff] + 1000, people.aptc[eff])
-    log.add(
-        direction=np.full(k, "inbound", object),
+    log.add_as_enrolled(
+        eff,
+        people,
+        direction="inbound",
         enrollment_id=eff_eid,
         issuer_id=apps.issuer[eff],
-        maintenance_type=np.full(k, "021", object),
-        maintenance_reason=np.full(k, "28", object),
+        maintenance_type="021",
+        maintenance_reason="28",
         sent_at=eff_at[eff],
-        ack_code=np.full(k, "A", object),
         ack_at=eff_at[eff] + 30 * MINUTE,
-        error_code=np.full(k, None, object),
-        plan_id=people.plan_id[eff],
-        coverage_start_date=people.coverage[eff],
-        total_premium=people.premium[eff],
         aptc_amount=eff_aptc,
-        member_count=people.members[eff],
-        subscriber_birth_date=people.birth[eff],
     )
 
 
@@ -613,23 +641,16 @@ def nonpayment_terminations(
     term_at = np.where(unpaid & (rng.random(n) < 0.5), pay.due + rng.integers(5 * DAY, 25 * DAY, n), NEVER)
     term_at = np.where((term_at > EXPORT_AT) | (term_at >= cancelled), NEVER, term_at)
     term = np.flatnonzero(term_at != NEVER)
-    t = term.size
-    log.add(
-        direction=np.full(t, "inbound", object),
+    log.add_as_enrolled(
+        term,
+        people,
+        direction="inbound",
         enrollment_id=chunk.enrollment_ids(term),
         issuer_id=apps.issuer[term],
-        maintenance_type=np.full(t, "024", object),
-        maintenance_reason=np.full(t, "59", object),
+        maintenance_type="024",
+        maintenance_reason="59",
         sent_at=term_at[term],
-        ack_code=np.full(t, "A", object),
         ack_at=term_at[term] + 30 * MINUTE,
-        error_code=np.full(t, None, object),
-        plan_id=people.plan_id[term],
-        coverage_start_date=people.coverage[term],
-        total_premium=people.premium[term],
-        aptc_amount=people.aptc[term],
-        member_count=people.members[term],
-        subscriber_birth_date=people.birth[term],
     )
     return term_at
 
@@ -655,21 +676,15 @@ def cancellation_834s(
     cancel_834 = np.where(cancel_834 > EXPORT_AT, NEVER, cancel_834)
     c_idx = np.flatnonzero(cancel_834 != NEVER)
     c = c_idx.size
-    log.add(
-        direction=np.full(c, "outbound", object),
+    log.add_as_enrolled(
+        c_idx,
+        people,
+        direction="outbound",
         enrollment_id=chunk.enrollment_ids(c_idx),
         issuer_id=apps.issuer[c_idx],
-        maintenance_type=np.full(c, "024", object),
-        maintenance_reason=np.full(c, "14", object),
+        maintenance_type="024",
+        maintenance_reason="14",
         sent_at=cancel_834[c_idx],
-        ack_code=np.full(c, "A", object),
         ack_at=cancel_834[c_idx] + rng.lognormal(np.log(3 * HOUR), 0.9, c).astype(np.int64),
-        error_code=np.full(c, None, object),
-        plan_id=people.plan_id[c_idx],
-        coverage_start_date=people.coverage[c_idx],
-        total_premium=people.premium[c_idx],
-        aptc_amount=people.aptc[c_idx],
-        member_count=people.members[c_idx],
-        subscriber_birth_date=people.birth[c_idx],
     )
     return np.where(cancelled > EXPORT_AT, NEVER, cancelled)
