@@ -7,7 +7,7 @@ it itemises, the count as of each day's end) on random adversarial exports.
 from datetime import date, datetime, timedelta
 
 import pytest
-from test_against_reference import FILTERS, START, random_export
+from randomexport import FILTERS, START, random_export
 
 from dashboard import metrics as m
 from dashboard.engine import Engine
