@@ -28,7 +28,7 @@ DUCKDB_TYPE = {
 }
 
 # The Arrow type each kind is written with by this repository's exporters (the ingester, the tests'
-# exports). Readers accept more (timestamps with a time zone, money as double, ...): see engine.py.
+# exports). Readers accept more (timestamps with a time zone, money as double, ...): see engine/staging.py (column_expression).
 ARROW_TYPE = {
     ID: pa.string(),
     TEXT: pa.string(),
