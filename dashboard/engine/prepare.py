@@ -71,17 +71,27 @@ class Preparation:
     def load_consistent_snapshot(self) -> bool:
         """Prepare the whole export into self.con. False when it kept changing while it was read."""
         # An export replaced while it is read must not give a mix of old and new files.
+        vanished: str | None = None
         for _ in range(_MAX_SNAPSHOT_TRIES):
             before = export_fingerprint(self.export_dir)
-            self.load()
+            try:
+                self.load()
+            except FileNotFoundError as exc:
+                # a file listed a moment ago is gone: the exporter is replacing the export; read it again
+                vanished = str(exc.filename or exc)
+                continue
             if export_fingerprint(self.export_dir) == before:
                 self.fingerprint = before
                 return True
+        if vanished is not None:
+            self.findings = Findings()  # what a broken-off attempt found says nothing about the export
         self.findings.add(
             Problem(
                 ERROR,
                 "export",
-                "the export kept changing while it was read; try again once the exporter has finished writing",
+                "the export kept changing while it was read"
+                + (f" ({vanished} disappeared while it was read)" if vanished else "")
+                + "; try again once the exporter has finished writing",
                 file=str(self.export_dir),
             )
         )

@@ -70,7 +70,10 @@ def open_prepared(
     building = prepared_dir / f".{path.name}.building-{os.getpid()}-{threading.get_ident()}"
     _remove_database(building)
     try:
-        consistent = previous is not None and prepare_incremental(prep, previous, building)
+        try:
+            consistent = previous is not None and prepare_incremental(prep, previous, building)
+        except FileNotFoundError:
+            consistent = False  # a file vanished while it was compared: the full preparation reads it again
         if consistent:
             preparation = "incremental"
         else:
