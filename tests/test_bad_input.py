@@ -327,14 +327,16 @@ def _vanishing(monkeypatch, victim: str, times: int):
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "stat", stat)
+    return left
 
 
 def test_a_file_removed_between_listing_and_reading_means_read_it_again(good, monkeypatch):
     params = dict(as_of=datetime(2014, 1, 1), date_from=None, date_to=None, states=None, issuers=None)
     expected = Engine(good).rows("errors_summary", **params)
     victim = next((good / "transactions_834").glob("*.parquet")).name
-    _vanishing(monkeypatch, victim, times=1)
+    left = _vanishing(monkeypatch, victim, times=1)
     engine = Engine(good)
+    assert left["n"] == 0  # the file did vanish once, at that step
     assert not engine.errors, [str(p) for p in engine.errors]
     assert engine.rows("errors_summary", **params) == expected and expected[0]["sent"] == 1
 
@@ -353,8 +355,9 @@ def test_a_file_removed_while_an_incremental_preparation_compares_files_falls_ba
     Engine(good, prepared_dir=prepared).close()
     write_table(good / "payments" / "part-1.parquet", "payments", [payment("P2", "E2", paid_at="2013-11-04 09:00")])
     victim = next((good / "transactions_834").glob("*.parquet")).name
-    _vanishing(monkeypatch, victim, times=1)  # the incremental preparation's look at it fails
+    left = _vanishing(monkeypatch, victim, times=1)  # the incremental preparation's look at it fails
     engine = Engine(good, prepared_dir=prepared)
+    assert left["n"] == 0
     assert not engine.errors, [str(p) for p in engine.errors]
     assert engine.preparation == "full"  # the incremental attempt gave way to a full one
     summary = {r["table"]: (r["files"], r["rows"]) for r in engine.table_summary()}

@@ -72,18 +72,20 @@ class Preparation:
         """Prepare the whole export into self.con. False when it kept changing while it was read."""
         # An export replaced while it is read must not give a mix of old and new files.
         vanished: str | None = None
+        broken_off = False
         for _ in range(_MAX_SNAPSHOT_TRIES):
             before = export_fingerprint(self.export_dir)
             try:
                 self.load()
             except FileNotFoundError as exc:
                 # a file listed a moment ago is gone: the exporter is replacing the export; read it again
-                vanished = str(exc.filename or exc)
+                vanished, broken_off = str(exc.filename or exc), True
                 continue
+            broken_off = False
             if export_fingerprint(self.export_dir) == before:
                 self.fingerprint = before
                 return True
-        if vanished is not None:
+        if broken_off:
             self.findings = Findings()  # what a broken-off attempt found says nothing about the export
         self.findings.add(
             Problem(
