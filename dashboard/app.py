@@ -136,6 +136,14 @@ if export.newer_since is not None:
         f"ready, these numbers are from the export prepared at {export.loaded_at:%Y-%m-%d %H:%M} UTC.",
         icon=":material/hourglass_top:",
     )
+if export.changing_since is not None:
+    st.warning(
+        f"The export in {serving.export_dir()} was changing while it was read at "
+        f"{export.changing_since:%Y-%m-%d %H:%M} UTC (the exporter is still writing it). These numbers are "
+        f"from the export prepared at {export.loaded_at:%Y-%m-%d %H:%M} UTC; it is read again on the next "
+        "refresh.",
+        icon=":material/sync_problem:",
+    )
 pages = [p for p in PAGES if access.may_see_page(p.url_path or "overview")]
 page = st.navigation(pages, position="sidebar")
 view = filters_sidebar(export, access)

@@ -59,6 +59,13 @@ class LoadedExport:
     loaded_at: datetime
     # set while a newer export that landed in the directory is being prepared (this one serves meanwhile)
     newer_since: datetime | None = None
+    # set when the directory was read since this export and kept changing while it was (this one serves)
+    changing_since: datetime | None = None
+
+    @property
+    def consistent(self) -> bool:
+        """False when the export kept changing while it was read (its problems say so)."""
+        return self.engine is None or self.engine.consistent
 
     def table_errors(self, tables: tuple[str, ...]) -> list[Problem]:
         return [p for p in self.problems if p.severity == ERROR and (p.table in tables or p.table == "export")]
@@ -70,7 +77,7 @@ def _prepare(export_dir: str, fingerprint: str) -> LoadedExport:
     except ExportError as exc:
         return LoadedExport(export_dir, fingerprint, None, tuple(exc.problems), m.utc_now())
     loaded = LoadedExport(export_dir, engine.fingerprint, engine, tuple(engine.problems), m.utc_now())
-    if config.warm_views():
+    if config.warm_views() and engine.consistent:  # a refused export is not kept: nothing to warm
         thread = threading.Thread(target=_warm, args=(loaded,), name="warm-default-views", daemon=True)
         _WARMERS.append(thread)
         thread.start()
@@ -89,13 +96,23 @@ class _Exports:
         self._current: dict[str, LoadedExport] = {}
         self._served_for: dict[str, str] = {}  # the fingerprint each current export was prepared for
         self._preparing: dict[str, tuple[str, datetime, threading.Thread]] = {}
+        # per directory: when the last read found the export changing under it
+        self._changing: dict[str, datetime] = {}
         self._ready = threading.Condition(self._lock)
 
     def get(self, export_dir: str, fingerprint: str) -> LoadedExport:
         with self._lock:
             current = self._current.get(export_dir)
-            if current is not None and self._served_for[export_dir] == fingerprint:
+            if current is not None and self._served_for[export_dir] == fingerprint and current.consistent:
                 return current
+            changing = self._changing.get(export_dir)
+            if (
+                current is not None
+                and changing is not None
+                and m.utc_now() - changing < timedelta(seconds=_CHANGING_RETRY_SECONDS)
+            ):
+                # just read, and it was changing (the exporter is at work): not again at every rerun
+                return replace(current, changing_since=changing) if current.consistent else current
             pending = self._preparing.get(export_dir)
             if pending is None or pending[0] != fingerprint:
                 thread = threading.Thread(
@@ -110,8 +127,11 @@ class _Exports:
                 while export_dir in self._preparing and time.monotonic() < deadline:
                     self._ready.wait(timeout=max(0.0, deadline - time.monotonic()))
                 current = self._current[export_dir]
-                if self._served_for[export_dir] == fingerprint or export_dir not in self._preparing:
+                if self._served_for[export_dir] == fingerprint:
                     return current
+                if export_dir not in self._preparing:
+                    changing = self._changing.get(export_dir)
+                    return replace(current, changing_since=changing) if changing and current.consistent else current
                 return replace(current, newer_since=self._preparing[export_dir][1])
             # nothing to serve yet: wait for this preparation (or a newer one) to finish
             while export_dir not in self._current:
@@ -142,12 +162,26 @@ class _Exports:
                 del self._preparing[export_dir]
             elif export_dir in self._current:
                 return  # a newer one is on its way and an older one serves meanwhile
+            current = self._current.get(export_dir)
+            if loaded.consistent:
+                self._changing.pop(export_dir, None)
+            else:
+                self._changing[export_dir] = loaded.loaded_at
+                if current is not None and current.engine is not None and current.consistent:
+                    # the exporter is still writing: keep serving the export read before, and say so
+                    self._ready.notify_all()
+                    if loaded.engine is not None:
+                        loaded.engine.close()
+                    return
             self._current[export_dir] = loaded
             self._served_for[export_dir] = fingerprint
             self._ready.notify_all()
 
 
 _EXPORTS = _Exports()
+# After a read that found the export changing, the next read of the directory waits this long (pages rerun
+# often, and an exporter at work changes the fingerprint at every look)
+_CHANGING_RETRY_SECONDS = 10
 
 
 # What the pages compute for the unfiltered view at the latest time: computed once in the background

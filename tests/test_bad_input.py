@@ -1,7 +1,6 @@
 """Every bad-input path: one clear message naming table, file, column and value; exit code 2; no traceback."""
 
 import shutil
-from datetime import datetime
 
 import pyarrow as pa
 import pytest
@@ -309,56 +308,3 @@ def test_an_export_replaced_while_it_is_read_is_read_again(good, monkeypatch):
     monkeypatch.setattr(engine_module, "export_fingerprint", lambda _: str(next(counter)))
     problem, _ = only_error(good)
     assert "kept changing" in problem.message
-
-
-def _vanishing(monkeypatch, victim: str, times: int):
-    """The file `victim` was listed, then removed by the exporter before the preparation looked at it
-    again: its stat in Preparation.start raises FileNotFoundError, the first `times` times."""
-    import sys
-    from pathlib import Path
-
-    real = Path.stat
-    left = {"n": times}
-
-    def stat(self, *args, **kwargs):
-        if self.name == victim and sys._getframe(1).f_code.co_name == "start" and left["n"] > 0:
-            left["n"] -= 1
-            raise FileNotFoundError(2, "No such file or directory", str(self))
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(Path, "stat", stat)
-    return left
-
-
-def test_a_file_removed_between_listing_and_reading_means_read_it_again(good, monkeypatch):
-    params = dict(as_of=datetime(2014, 1, 1), date_from=None, date_to=None, states=None, issuers=None)
-    expected = Engine(good).rows("errors_summary", **params)
-    victim = next((good / "transactions_834").glob("*.parquet")).name
-    left = _vanishing(monkeypatch, victim, times=1)
-    engine = Engine(good)
-    assert left["n"] == 0  # the file did vanish once, at that step
-    assert not engine.errors, [str(p) for p in engine.errors]
-    assert engine.rows("errors_summary", **params) == expected and expected[0]["sent"] == 1
-
-
-def test_a_file_that_keeps_vanishing_is_the_documented_refusal_naming_it(good, monkeypatch):
-    victim = next((good / "transactions_834").glob("*.parquet")).name
-    _vanishing(monkeypatch, victim, times=10_000)
-    problem, _ = only_error(good)
-    assert "kept changing" in problem.message and victim in problem.message
-
-
-def test_a_file_removed_while_an_incremental_preparation_compares_files_falls_back_to_a_full_one(
-    good, tmp_path, monkeypatch
-):
-    prepared = tmp_path / "prepared"
-    Engine(good, prepared_dir=prepared).close()
-    write_table(good / "payments" / "part-1.parquet", "payments", [payment("P2", "E2", paid_at="2013-11-04 09:00")])
-    victim = next((good / "transactions_834").glob("*.parquet")).name
-    left = _vanishing(monkeypatch, victim, times=1)  # the incremental preparation's look at it fails
-    engine = Engine(good, prepared_dir=prepared)
-    assert left["n"] == 0
-    assert not engine.errors, [str(p) for p in engine.errors]
-    assert engine.preparation == "full"  # the incremental attempt gave way to a full one
-    summary = {r["table"]: (r["files"], r["rows"]) for r in engine.table_summary()}
-    assert summary == {"enrollments": (1, 2), "transactions_834": (1, 1), "payments": (2, 2)}

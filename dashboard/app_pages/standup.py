@@ -59,6 +59,8 @@ def screen() -> None:
     pending = (
         f" · a newer export (landed {export.newer_since:%H:%M} UTC) is being prepared"
         if export.newer_since is not None
+        else f" · the export was changing when read at {export.changing_since:%H:%M} UTC; read again soon"
+        if export.changing_since is not None
         else ""
     )
     st.markdown(

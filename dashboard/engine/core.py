@@ -43,6 +43,9 @@ class Engine:
         # how this engine got its data: "memory", "reused" (an existing prepared file),
         # "incremental" (some files copied from the previous one) or "full"
         self.preparation = "memory"
+        # False when the export kept changing while it was read: its numbers may be neither export's
+        # and it carries the documented refusal among its problems
+        self.consistent = True
         self.prepare_seconds = 0.0
         self.timings: dict[str, float] = {}  # seconds per preparation step (for the benchmark)
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -79,7 +82,7 @@ class Engine:
     def _prepare_in_memory(self) -> None:
         prep = Preparation(self.export_dir, self._prepare_sql, self._connect, self.timings)
         prep.con = self._connect(":memory:")
-        prep.load_consistent_snapshot()
+        self.consistent = prep.load_consistent_snapshot()
         self._con = prep.con
         self.fingerprint = prep.fingerprint
         self.problems = prep.findings.problems
@@ -90,6 +93,7 @@ class Engine:
         self.fingerprint = prepared.fingerprint
         self.problems = prepared.problems
         self.preparation = prepared.preparation
+        self.consistent = prepared.consistent
         self.prepared_path = prepared.path
 
     def _connect(self, database: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

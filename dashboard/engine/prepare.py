@@ -17,10 +17,12 @@ from ..problems import ERROR, Problem, first_line
 from . import validate
 from .catalog import NamedQuery
 from .staging import (
+    ExportChanged,
     TablePlan,
     csv_view_sql,
     display_path,
     empty_select,
+    export_files,
     export_fingerprint,
     plan_table,
     sql_string,
@@ -52,6 +54,7 @@ class Preparation:
         self.findings = Findings()
         # [table, file, size, mtime_ns] of every file read: what an incremental preparation compares
         self.file_stats: list[list[Any]] = []
+        self._stat_paths: list[Path] = []  # the path of each file_stats row
 
     @contextlib.contextmanager
     def timed(self, step: str):
@@ -70,21 +73,25 @@ class Preparation:
 
     def load_consistent_snapshot(self) -> bool:
         """Prepare the whole export into self.con. False when it kept changing while it was read."""
-        # An export replaced while it is read must not give a mix of old and new files.
-        vanished: str | None = None
+        # An export replaced while it is read must not give a mix of old and new files, nor fail: a file
+        # that vanished or changed between two looks at it means "read the snapshot again".
+        changed: ExportChanged | None = None
         broken_off = False
         for _ in range(_MAX_SNAPSHOT_TRIES):
             before = export_fingerprint(self.export_dir)
             try:
                 self.load()
-            except FileNotFoundError as exc:
-                # a file listed a moment ago is gone: the exporter is replacing the export; read it again
-                vanished, broken_off = str(exc.filename or exc), True
+            except (ExportChanged, FileNotFoundError, duckdb.Error) as exc:
+                changed = self.what_changed(exc)
+                if changed is None:
+                    raise  # the export is as it was: a real failure, not a race
+                broken_off = True
                 continue
             broken_off = False
             if export_fingerprint(self.export_dir) == before:
                 self.fingerprint = before
                 return True
+            changed = self.changed_file()
         if broken_off:
             self.findings = Findings()  # what a broken-off attempt found says nothing about the export
         self.findings.add(
@@ -92,32 +99,66 @@ class Preparation:
                 ERROR,
                 "export",
                 "the export kept changing while it was read"
-                + (f" ({vanished} disappeared while it was read)" if vanished else "")
+                + (f" ({changed})" if changed else "")
                 + "; try again once the exporter has finished writing",
-                file=str(self.export_dir),
+                file=changed.file if changed else str(self.export_dir),
             )
         )
         self.fingerprint = before
         return False
 
+    def what_changed(self, exc: BaseException) -> ExportChanged | None:
+        """The change to the export that `exc` stems from, or None when the files are as they were."""
+        if isinstance(exc, ExportChanged):
+            return exc
+        if isinstance(exc, FileNotFoundError) and exc.filename:
+            return ExportChanged(display_path(Path(exc.filename), self.export_dir))
+        return self.changed_file()
+
+    def changed_file(self) -> ExportChanged | None:
+        """The first file noted by `start` that is gone or has another size or time now, or else the
+        first file that has appeared since."""
+        for (_, shown, size, mtime_ns), path in zip(self.file_stats, self._stat_paths, strict=True):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                return ExportChanged(shown)
+            if (stat.st_size, stat.st_mtime_ns) != (size, mtime_ns):
+                return ExportChanged(shown, "changed")
+        known = set(self._stat_paths)
+        for path in export_files(self.export_dir):
+            if path not in known and path.is_file():
+                return ExportChanged(display_path(path, self.export_dir), "appeared")
+        return None
+
+    def raise_if_changed(self) -> None:
+        changed = self.changed_file()
+        if changed is not None:
+            raise changed
+
     def start(self) -> list[TablePlan]:
         """Forget what an earlier attempt found; plan every parquet table and note every file's stat."""
         self.findings = Findings()
         self.file_stats = []
+        self._stat_paths = []
         plans = [plan_table(self.export_dir, table) for table in c.PARQUET_TABLES]
         for plan in plans:
             self.findings.problems.extend(plan.problems)
             for file in plan.files:
-                stat = file.path.stat()
-                self.file_stats.append([plan.table.name, file.shown, stat.st_size, stat.st_mtime_ns])
+                self._note_stat(plan.table.name, file.path, file.shown)
         for table in c.CSV_TABLES:
             path = self.export_dir / f"{table.name}.csv"
             if path.is_file():
-                stat = path.stat()
-                self.file_stats.append(
-                    [table.name, display_path(path, self.export_dir), stat.st_size, stat.st_mtime_ns]
-                )
+                self._note_stat(table.name, path, display_path(path, self.export_dir))
         return plans
+
+    def _note_stat(self, table: str, path: Path, shown: str) -> None:
+        try:
+            stat = path.stat()
+        except FileNotFoundError as exc:
+            raise ExportChanged(shown) from exc  # listed a moment ago
+        self.file_stats.append([table, shown, stat.st_size, stat.st_mtime_ns])
+        self._stat_paths.append(path)
 
     def load(self) -> None:
         plans = self.start()
@@ -134,6 +175,7 @@ class Preparation:
                 self.run_prepare_sql()
                 break
             except duckdb.Error:
+                self.raise_if_changed()  # a file replaced or removed since it was listed is not broken
                 # A file whose footer reads but whose data does not: find it, name it, leave it out.
                 if not self._drop_unreadable_files(plans):
                     raise
@@ -189,10 +231,11 @@ class Preparation:
                 self.con.execute(f"SELECT count(*) FROM stg_{table.name}").fetchall()
                 return
             except duckdb.Error as exc:
+                self.raise_if_changed()  # e.g. replaced, with another header, since it was looked at
                 self.findings.add(
                     Problem(ERROR, table.name, f"the file cannot be read as CSV ({first_line(exc)})", file=shown)
                 )
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW stg_{table.name} AS {empty_select(table)}")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE stg_{table.name} AS {empty_select(table)}")
 
     # -------------------------------------------------------------------- helpers
 
@@ -204,6 +247,7 @@ class Preparation:
                     # hash every column so that every page is decoded (count() may answer from statistics)
                     self.con.execute(f"SELECT min(hash(COLUMNS(*))) FROM ({file.select_sql}) AS f").fetchall()
                 except duckdb.Error as exc:
+                    self.raise_if_changed()
                     plan.files.remove(file)
                     dropped = True
                     self.findings.add(
@@ -218,6 +262,7 @@ class Preparation:
 
     def _csv_header(self, table: c.Table, path: Path, shown: str) -> list[str] | None:
         if not path.is_file():
+            self.raise_if_changed()  # it was there when the export was listed
             self.findings.add(Problem(ERROR, table.name, f"the reference file {path} is missing", file=shown))
             return None
         try:
@@ -236,6 +281,7 @@ class Preparation:
                         )
                         return None
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            self.raise_if_changed()
             self.findings.add(Problem(ERROR, table.name, f"the file cannot be read as CSV ({exc})", file=shown))
             return None
         if not header:

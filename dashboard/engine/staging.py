@@ -19,6 +19,19 @@ from .. import contract as c
 from ..problems import ERROR, WARNING, Problem, first_line
 
 
+class ExportChanged(Exception):
+    """A file of the export vanished or changed between two looks at it: the exporter is writing.
+
+    Every step that reads the export raises it (or lets the caller detect it), so that the snapshot
+    is read again instead of failing, or mixing two exports.
+    """
+
+    def __init__(self, file: str, how: str = "disappeared"):
+        super().__init__(f"{file} {how} while it was read")
+        self.file = file
+        self.how = how
+
+
 def sql_string(text: str) -> str:
     """A SQL string literal with quotes escaped (paths come from the file system)."""
     return "'" + text.replace("'", "''") + "'"
@@ -44,13 +57,18 @@ def table_files(table_dir: Path) -> list[Path]:
     return found
 
 
-def export_fingerprint(export_dir: Path) -> str:
-    """Changes whenever any file the dashboard reads is added, removed, resized or touched."""
-    digest = hashlib.sha256()
+def export_files(export_dir: Path) -> list[Path]:
+    """Every file the dashboard reads from an export (the CSV files whether or not they exist)."""
     paths = [export_dir / f"{t.name}.csv" for t in c.CSV_TABLES]
     for table in c.PARQUET_TABLES:
         paths.extend(table_files(export_dir / table.name))
-    for path in paths:
+    return paths
+
+
+def export_fingerprint(export_dir: Path) -> str:
+    """Changes whenever any file the dashboard reads is added, removed, resized or touched."""
+    digest = hashlib.sha256()
+    for path in export_files(export_dir):
         try:
             st = path.stat()
         except OSError:
@@ -173,6 +191,8 @@ def plan_table(export_dir: Path, table: c.Table) -> TablePlan:
         try:
             schema = pq.read_schema(path)
         except Exception as exc:  # pyarrow raises several types for non-parquet or truncated files
+            if isinstance(exc, FileNotFoundError) or not path.is_file():
+                raise ExportChanged(shown) from exc  # listed a moment ago, gone now: not a broken file
             problems.append(
                 Problem(
                     ERROR,
@@ -242,7 +262,8 @@ def staging_table_sql(plan: TablePlan, name: str | None = None) -> str:
 
 
 def csv_view_sql(export_dir: Path, table: c.Table, header: list[str]) -> tuple[str, list[Problem]]:
-    """`stg_<releases|issuers>` over the CSV read as text; missing optional columns read as null."""
+    """`stg_<releases|issuers>`: the CSV read once, as text (a table, not a view: a file replaced later
+    cannot change it half-way); missing optional columns read as null."""
     path = export_dir / f"{table.name}.csv"
     problems: list[Problem] = []
     exprs = []
@@ -268,12 +289,12 @@ def csv_view_sql(export_dir: Path, table: c.Table, header: list[str]) -> tuple[s
         else:
             exprs.append(f"{raw} AS {sql_ident(column.name)}")
     if problems:
-        return f"CREATE OR REPLACE TEMP VIEW stg_{table.name} AS {empty_select(table)}", problems
+        return f"CREATE OR REPLACE TEMP TABLE stg_{table.name} AS {empty_select(table)}", problems
     raw_columns = ", ".join(
         f"{sql_ident(col.name)} AS {sql_ident(col.name + '__raw')}" for col in table.columns if col.name in header
     )
     sql = (
-        f"CREATE OR REPLACE TEMP VIEW stg_{table.name} AS SELECT {', '.join(exprs)}, "
+        f"CREATE OR REPLACE TEMP TABLE stg_{table.name} AS SELECT {', '.join(exprs)}, "
         f"{sql_string(shown)} AS _source_file, {raw_columns} "
         f"FROM read_csv({sql_string(str(path))}, header = true, all_varchar = true, auto_detect = true)"
     )

@@ -21,7 +21,7 @@ from ..problems import Problem
 from .catalog import NamedQuery
 from .incremental import prepare_incremental
 from .prepare import PROBLEM_COLUMNS, Connect, Preparation, insert_rows
-from .staging import export_fingerprint, sql_ident
+from .staging import ExportChanged, export_fingerprint, sql_ident
 
 # Bump when the layout of a prepared database changes in a way the prepare SQL's text does not show.
 _PREPARED_FORMAT = "2"
@@ -39,6 +39,7 @@ class Prepared:
     fingerprint: str
     problems: list[Problem]
     preparation: str  # "reused" (an existing file), "incremental" (from the previous one) or "full"
+    consistent: bool = True  # False: the export kept changing while it was read (never reused)
 
 
 def prepared_prefix(export_dir: Path, prepare_sql: list[NamedQuery]) -> str:
@@ -72,7 +73,7 @@ def open_prepared(
     try:
         try:
             consistent = previous is not None and prepare_incremental(prep, previous, building)
-        except FileNotFoundError:
+        except (ExportChanged, FileNotFoundError):
             consistent = False  # a file vanished while it was compared: the full preparation reads it again
         if consistent:
             preparation = "incremental"
@@ -99,7 +100,9 @@ def open_prepared(
     else:
         target = building  # serve what was read, with its problem, but never reuse it
     con = connect(str(target), read_only=True)
-    return Prepared(con, target, prep.fingerprint, prep.findings.problems, preparation)
+    if not consistent:
+        _remove_database(building)  # the open connection keeps its file (POSIX); nothing is left behind
+    return Prepared(con, target, prep.fingerprint, prep.findings.problems, preparation, consistent)
 
 
 def _open_existing(path: Path, connect: Connect) -> Prepared | None:
