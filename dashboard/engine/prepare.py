@@ -31,6 +31,7 @@ from .staging import (
 from .validate import Findings
 
 _MAX_SNAPSHOT_TRIES = 3
+_RETRY_PAUSE_SECONDS = 0.2  # before the second try; doubled before the third
 # A Problem's fields as a prepared database keeps them (table _problems), in Problem's order
 PROBLEM_COLUMNS = ("severity", "table", "message", "file", "column", "rows", "issuer_id")
 
@@ -77,7 +78,9 @@ class Preparation:
         # that vanished or changed between two looks at it means "read the snapshot again".
         changed: ExportChanged | None = None
         broken_off = False
-        for _ in range(_MAX_SNAPSHOT_TRIES):
+        for attempt in range(_MAX_SNAPSHOT_TRIES):
+            if attempt:
+                time.sleep(_RETRY_PAUSE_SECONDS * 2 ** (attempt - 1))  # give the exporter a moment to finish
             before = export_fingerprint(self.export_dir)
             try:
                 self.load()
