@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="fix-impact window in days on each side of a release (default 7)",
     )
     report.add_argument(
+        "--its-days",
+        type=positive_int,
+        default=m.DEFAULT_ITS_DAYS,
+        help="trend-adjusted (interrupted time series) window W in days on each side of a release (default 14)",
+    )
+    report.add_argument(
         "--as-user",
         default=None,
         metavar="EMAIL",
@@ -232,7 +238,7 @@ def run_report(args: argparse.Namespace) -> int:
         )
     as_of = args.as_of or m.default_as_of(engine)
     query = m.Request(engine, as_of, filters, scope_for(args.as_user))
-    json.dump(build_report(query, args.window_days), sys.stdout, indent=2)
+    json.dump(build_report(query, args.window_days, args.its_days), sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
 

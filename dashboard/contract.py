@@ -161,8 +161,14 @@ RELEASES = Table(
         Column("component", TEXT),
         Column("title", TEXT),
         Column("issuer_id", ID, nullable=True),
+        # checked by the engine with the row's release_id named (validate.validate_release_metrics)
+        Column("metric", CODE, nullable=True),
     ),
 )
+
+# The failure rates a release can be judged on (docs/signals.md); queries/prepare/030_releases.sql
+# fills an empty one from the component.
+RELEASE_METRICS = ("error_834", "redirect_failure", "late_834")
 
 ISSUERS = Table(
     "issuers",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from . import signals
+from .contract import RELEASE_METRICS
 from .definitions import BACKLOG_STAGES, ERROR_CATEGORIES, STAGES
 from .engine import Engine
 from .stats import judge_change
@@ -206,7 +208,9 @@ def releases(q: Request) -> list[dict[str, Any]]:
     )
 
 
-def fix_impact(q: Request, window_days: int = DEFAULT_WINDOW_DAYS) -> list[dict[str, Any]]:
+def fix_impact(q: Request, window_days: int = DEFAULT_WINDOW_DAYS, its_days: int | None = None) -> list[dict[str, Any]]:
+    """Each visible release: the 834 error rate in the `window_days` before and after it (metrics.md),
+    and its trend-adjusted judgement on its own metric (`its`, signals.md; W = its_days, default 14)."""
     f = q.effective_filters.cohort_params()
     rows = q.engine.rows(
         "fix_impact_counts",
@@ -216,6 +220,7 @@ def fix_impact(q: Request, window_days: int = DEFAULT_WINDOW_DAYS) -> list[dict[
         issuers=f["issuers"],
         release_issuers=list(q.scope.issuers) if q.scope.issuers is not None else None,
     )
+    trend_adjusted = release_its(q, DEFAULT_ITS_DAYS if its_days is None else its_days)
     out = []
     for r in rows:
         sides = {}
@@ -245,6 +250,7 @@ def fix_impact(q: Request, window_days: int = DEFAULT_WINDOW_DAYS) -> list[dict[
                 "p_value": judged.p_value,
                 "verdict": judged.verdict,
                 "overlapping_releases": list(r["overlapping_releases"]),
+                "its": trend_adjusted[r["release_id"]],
             }
         )
     return out
@@ -407,7 +413,7 @@ HEADLINE = (
     "paid",
     "effectuated",
     "effectuation_rate",
-    "error_rate",
+    "error_rate_recent",
     "never_sent",
     "backlog",
     "oldest_days",
@@ -422,13 +428,15 @@ def headline(
     never_sent_result: dict[str, Any],
     backlog_rows: list[dict[str, Any]],
     risk: dict[str, int],
+    errors_recent_result: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The headline numbers (each named in definitions.DEFINITIONS) from the results that hold them."""
+    """The headline numbers (each named in definitions.DEFINITIONS) from the results that hold them.
+    The 834 error rate they lead with is the last 7 days' (`errors_recent`): a since-launch rate hides a fix."""
     counts = funnel_result.counts
     return {
         **{s: counts[s] for s in ("applied", "plan_selected", "accepted_834", "paid", "effectuated")},
         "effectuation_rate": effectuation_rate(counts),
-        "error_rate": errors_result["rate"],
+        "error_rate_recent": errors_recent_result["rate"] if errors_recent_result else None,
         "never_sent": never_sent_result["count"],
         "backlog": backlog_total(backlog_rows),
         "oldest_days": oldest_wait(backlog_rows),
@@ -461,3 +469,206 @@ def freshness(latest_event_at: datetime | None, now: datetime, stale_after_hours
         return None, True
     age_hours = (now - latest_event_at).total_seconds() / 3600
     return age_hours / 24, age_hours > stale_after_hours
+
+
+# ------------------------------------------------------------------- signals (docs/signals.md)
+
+RECENT_DAYS = 7  # the current rates' window
+COMPARISON_DAYS = 28  # the issuer comparison's window for the 834 error rate
+DEFAULT_ITS_DAYS = 14  # W, the interrupted-time-series window on each side of a release
+# how long after its day a unit's failure may still happen (a day is judged once it is this old)
+MATURITY_LAG = {
+    "error_834": timedelta(hours=48),
+    "redirect_failure": timedelta(0),
+    "late_834": timedelta(hours=24),
+}
+
+
+def _filter_lists(q: Request) -> dict[str, list[str] | None]:
+    f = q.effective_filters.cohort_params()
+    return {"states": f["states"], "issuers": f["issuers"]}
+
+
+def errors_recent(q: Request) -> dict[str, Any]:
+    """The 834 error rate (and each category's) of the outbound 834s sent in the last 7 days."""
+    totals = _summed_error_counts(q.engine.rows("recent_errors_by_issuer", **_recent(q, RECENT_DAYS)))
+    return {"window_days": RECENT_DAYS, **_with_rates(totals)}
+
+
+def _recent(q: Request, days: int) -> dict[str, Any]:
+    return {"as_of": q.as_of, "window_days": days, **_filter_lists(q)}
+
+
+def _summed_error_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    keys = ("sent", "errored", *ERROR_CATEGORIES)
+    return {k: sum(int(r[k]) for r in rows) for k in keys}
+
+
+def is_mature(day: date, as_of: datetime, metric: str) -> bool:
+    """A day is judged once its end is at least the metric's maturity lag before the as-of time."""
+    return datetime(day.year, day.month, day.day) + timedelta(days=1) <= as_of - MATURITY_LAG[metric]
+
+
+def release_inside_view(release: dict[str, Any], q: Request) -> bool:
+    """A release concerns the view: it has no issuer, or its issuer passes the issuer filter, its
+    state (issuers.csv) the state filter, and the caller's scope includes it."""
+    issuer = release["issuer_id"]
+    if issuer is None:
+        return True
+    f = q.effective_filters  # the scope already narrowed the issuer filter
+    if f.issuers is not None and issuer not in f.issuers:
+        return False
+    return f.states is None or release["issuer_state"] in f.states
+
+
+def control_chart(q: Request, metric: str, chart_releases: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The Laney p' chart of one release metric: one entry per day from the first to the last day
+    with units, each with its phase, and for mature days its centre, limits and signal."""
+    counts = {r["date"]: r for r in q.engine.rows("signal_daily", metric=metric, as_of=q.as_of, **_filter_lists(q))}
+    if not counts:
+        return []
+    first, last = min(counts), max(counts)
+    days = []
+    day = first
+    while day <= last:
+        row = counts.get(day)
+        n, x = (int(row["n"]), int(row["x"])) if row else (0, 0)
+        days.append({"date": day, "n": n, "x": x, "mature": is_mature(day, q.as_of, metric)})
+        day += timedelta(days=1)
+    released = releases(q) if chart_releases is None else chart_releases
+    phase_starts = [
+        (r["deployed_at"].date(), r["release_id"])
+        for r in released
+        if r["metric"] == metric and release_inside_view(r, q)
+    ]
+    return signals.control_chart(days, phase_starts)
+
+
+def control_charts(q: Request) -> dict[str, list[dict[str, Any]]]:
+    released = releases(q)
+    return {metric: control_chart(q, metric, released) for metric in RELEASE_METRICS}
+
+
+def release_its(q: Request, its_days: int = DEFAULT_ITS_DAYS) -> dict[str, dict[str, Any]]:
+    """release_id -> the trend-adjusted judgement on the release's own metric, with its comparison
+    group's (issuer-specific releases) beside it."""
+    periods: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
+    metric_of: dict[str, str] = {}
+    for metric in RELEASE_METRICS:
+        rows = q.engine.rows(
+            "signal_periods",
+            metric=metric,
+            as_of=q.as_of,
+            until=q.as_of - MATURITY_LAG[metric],
+            its_days=int(its_days),
+            release_issuers=list(q.scope.issuers) if q.scope.issuers is not None else None,
+            **_filter_lists(q),
+        )
+        for r in rows:
+            periods.setdefault((r["release_id"], r["unit_group"]), []).append((int(r["k"]), int(r["n"]), int(r["x"])))
+    out = {}
+    for release in releases(q):
+        rid, metric = release["release_id"], release["metric"]
+        metric_of[rid] = metric
+        judged = signals.its_judgement(periods.get((rid, "release"), []), metric)
+        judged["comparison"] = (
+            signals.its_judgement(periods.get((rid, "comparison"), []), metric, with_verdict=False)
+            if release["issuer_id"] is not None
+            else None
+        )
+        out[rid] = judged
+    return out
+
+
+def issuer_comparison(q: Request, funnel_result: FunnelResult | None = None) -> dict[str, Any]:
+    """Funnel plots: each issuer's 834 error rate (last 28 days) and effectuation rate against all
+    issuers in the view; each part null when the caller sees fewer than 3 issuers with units."""
+    errors_rows = q.engine.rows("recent_errors_by_issuer", **_recent(q, COMPARISON_DAYS))
+    funnel_result = funnel_result or funnel(q)
+    effectuation_rows = []
+    for issuer, stages in sorted(funnel_result.by_issuer.items()):
+        counts = {s["stage"]: s["count"] for s in stages}
+        effectuation_rows.append((issuer, counts["plan_selected"], counts["effectuated"]))
+    return {
+        "error_834": signals.issuer_comparison(
+            [(r["issuer_id"], int(r["sent"]), int(r["errored"])) for r in errors_rows]
+        ),
+        "effectuation": signals.issuer_comparison(effectuation_rows),
+    }
+
+
+def coverage_deadlines(q: Request) -> list[dict[str, Any]]:
+    """Per coverage start date: how many chose a plan for it, paid, are effectuated and are still
+    unpaid; the binder payment's due date and days left; the last 7 days' pace and the projection."""
+    today = q.as_of.date()
+    out = []
+    for r in q.engine.rows("coverage_deadlines", **q.params()):
+        due = r["coverage_start"] - timedelta(days=1)
+        days_left = (due - today).days
+        selected, paid = int(r["selected"]), int(r["paid"])
+        unpaid = selected - paid
+        pace = int(r["paid_recently"]) / RECENT_DAYS
+        out.append(
+            {
+                "coverage_start": r["coverage_start"],
+                "due_date": due,
+                "days_left": days_left,
+                "selected": selected,
+                "paid": paid,
+                "effectuated": int(r["effectuated"]),
+                "unpaid": unpaid,
+                "pace": pace,
+                "projected_unpaid": signals.projected_unpaid(unpaid, pace, days_left),
+            }
+        )
+    return out
+
+
+def nearest_coverage_deadline(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The coverage start the Overview leads with: the nearest whose due date is today or later,
+    else the latest past one; None without any."""
+    upcoming = [r for r in rows if r["days_left"] >= 0]
+    if upcoming:
+        return min(upcoming, key=lambda r: r["due_date"])
+    return max(rows, key=lambda r: r["due_date"]) if rows else None
+
+
+def release_verdicts(fixes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """release_id -> its trend-adjusted judgement (`fix_impact`'s `its`), for the release markers."""
+    return {f["release_id"]: f["its"] for f in fixes}
+
+
+def signal_runs(chart: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a control chart's signals say, as runs: {kind, first, last, days} per stretch of days.
+
+    A shift is reported from the first day of its run (the 7 days before the first flagged one
+    included): "Dec 2–9: 8 days below the centre line". Points beyond a limit on successive chart
+    days are one stretch. Immature days and days without units neither break nor join a run."""
+    judged = [day for day in chart if day["mature"] and day["n"]]
+    runs: list[dict[str, Any]] = []
+    # shifts: each maximal run of days on one side of the centre, within a phase, of 8 days or more
+    side, phase, start = None, object(), 0
+    for i, day in enumerate([*judged, None]):
+        here = None if day is None else (day["rate"] > day["centre"]) - (day["rate"] < day["centre"])
+        if day is None or here != side or here == 0 or day["phase"] != phase:
+            flagged = [d for d in judged[start:i] if d["signal"] in ("shift_up", "shift_down")]
+            if side and flagged:
+                kind = "shift_up" if side > 0 else "shift_down"
+                runs.append(
+                    {"kind": kind, "first": judged[start]["date"], "last": judged[i - 1]["date"], "days": i - start}
+                )
+            if day is not None:
+                side, phase, start = here, day["phase"], i
+    # points beyond a limit, grouped while they follow each other on the chart
+    for kind in ("above", "below"):
+        first = None
+        for i, day in enumerate([*judged, None]):
+            hit = day is not None and day["signal"] == kind
+            if hit and first is None:
+                first = i
+            elif not hit and first is not None:
+                runs.append(
+                    {"kind": kind, "first": judged[first]["date"], "last": judged[i - 1]["date"], "days": i - first}
+                )
+                first = None
+    return sorted(runs, key=lambda r: (r["first"], r["kind"]))

@@ -30,7 +30,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def build_report(q: m.Request, window_days: int = m.DEFAULT_WINDOW_DAYS) -> dict[str, Any]:
+def build_report(
+    q: m.Request, window_days: int = m.DEFAULT_WINDOW_DAYS, its_days: int = m.DEFAULT_ITS_DAYS
+) -> dict[str, Any]:
     funnel = m.funnel(q)
     risk = m.payment_deadline_risk(q)
     canaries = [
@@ -53,7 +55,7 @@ def build_report(q: m.Request, window_days: int = m.DEFAULT_WINDOW_DAYS) -> dict
         "errors": m.errors(q),
         "errors_daily": m.errors_daily(q),
         "never_sent": m.never_sent(q),
-        "fix_impact": m.fix_impact(q, window_days),
+        "fix_impact": m.fix_impact(q, window_days, its_days),
         "backlog": [{k: r[k] for k in ("stage", "bucket", "count")} for r in m.backlog(q)],
         "backlog_trend": m.backlog_trend(q),
         "at_risk": risk["at_risk"],
@@ -61,5 +63,10 @@ def build_report(q: m.Request, window_days: int = m.DEFAULT_WINDOW_DAYS) -> dict
         "canaries": canaries,
         "reconciliation": m.reconciliation(q),
         "age_bands": m.age_bands(q),
+        # signals.md
+        "errors_recent": m.errors_recent(q),
+        "control_charts": m.control_charts(q),
+        "issuer_comparison": m.issuer_comparison(q, funnel),
+        "coverage_deadlines": m.coverage_deadlines(q),
     }
     return _plain(report)

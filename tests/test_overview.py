@@ -35,6 +35,7 @@ def test_headline_from_the_results_that_hold_it():
         {"count": 3},
         BACKLOG,
         {"at_risk": 1, "past_due": 2},
+        {"rate": 0.1},
     )
     assert h == {
         "applied": 10,
@@ -43,7 +44,7 @@ def test_headline_from_the_results_that_hold_it():
         "paid": 4,
         "effectuated": 2,
         "effectuation_rate": 0.25,  # 2 effectuated / 8 plans selected
-        "error_rate": 0.25,
+        "error_rate_recent": 0.1,  # the last 7 days' rate, not since launch: it shows a fix
         "never_sent": 3,
         "backlog": 5,  # 1 + 2 + 2 + 0
         "oldest_days": 9.25,

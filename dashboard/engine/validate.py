@@ -87,6 +87,26 @@ def validate_csv(con: duckdb.DuckDBPyConnection, findings: Findings) -> None:
         validate_csv_timestamps(con, table, findings)
         validate_file_values(con, f"stg_{table.name}", table, findings)
         validate_unique(con, f"stg_{table.name}", table, findings)
+    validate_release_metrics(con, findings)
+
+
+def validate_release_metrics(con: duckdb.DuckDBPyConnection, findings: Findings) -> None:
+    """A `metric` outside the list (after trimming, case-sensitive) is an error naming the release."""
+    for release_id, value, file in con.execute(
+        "SELECT release_id, metric, _source_file FROM stg_releases "
+        "WHERE metric IS NOT NULL AND NOT list_contains($metrics, metric) ORDER BY release_id",
+        {"metrics": list(c.RELEASE_METRICS)},
+    ).fetchall():
+        findings.add(
+            Problem(
+                ERROR,
+                "releases",
+                f"release {release_id!r} has the metric {value!r}, which is not one of "
+                f"{', '.join(c.RELEASE_METRICS)} (leave it empty for the component's default)",
+                file=file,
+                column="metric",
+            )
+        )
 
 
 def _file_problem(findings: Findings, table: c.Table, problem: Problem) -> None:

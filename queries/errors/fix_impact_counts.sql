@@ -65,7 +65,7 @@ overlap AS (
 
 final AS (
     SELECT
-        r.release_id, r.deployed_at, r.issuer_id, r.component, r.title,
+        r.release_id, r.deployed_at, r.issuer_id, r.component, r.title, r.metric,
         -- a release without an 834 in its window has no side_count row: zeros
         coalesce(COLUMNS(counts_before.*), 0) AS 'before_\0',
         coalesce(COLUMNS(counts_after.*), 0) AS 'after_\0',
