@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from . import definitions as d
+from . import signals
 from . import theme as t
 
 MIN_SENT_FOR_SCALE = 20
@@ -42,20 +43,212 @@ def _layout(
     return fig
 
 
-def add_releases(fig: go.Figure, releases: list[dict[str, Any]], *, dark: bool = False) -> go.Figure:
-    """Every release as a labelled vertical line on a date axis."""
+def add_releases(
+    fig: go.Figure,
+    releases: list[dict[str, Any]],
+    *,
+    dark: bool = False,
+    verdicts: dict[str, dict[str, Any]] | None = None,
+) -> go.Figure:
+    """Every release as a labelled vertical line on a date axis. With `verdicts` (release_id -> its
+    trend-adjusted judgement, metrics.release_verdicts) each line takes its verdict's colour and
+    symbol, and its label's tooltip says what the release was judged on and how."""
+    verdicts = verdicts or {}
     for i, r in enumerate(releases):
+        judged = verdicts.get(r["release_id"])
+        verdict = judged["verdict"] if judged else None
         fig.add_vline(
             x=r["deployed_at"],
-            line_dash="dot",
-            line_color=t.RELEASE_COLOR,
-            line_width=1,
-            annotation_text=r["release_id"],
+            line_dash="dot" if verdict in (None, "no clear change", "too little data") else "solid",
+            line_color=t.VERDICT_COLORS.get(verdict, t.RELEASE_COLOR),
+            line_width=1 if verdict is None else 2,
+            annotation_text=r["release_id"] + (f" {d.VERDICT_SYMBOLS[verdict]}" if verdict else ""),
+            annotation_hovertext=d.verdict_text(r, judged) if judged else r.get("title"),
             annotation_position="top left" if i % 2 else "top right",
             annotation_font_size=14 if dark else 10,
             annotation_textangle=-90,
-            annotation_font_color="#cccccc" if dark else t.RELEASE_COLOR,
+            annotation_font_color="#cccccc" if dark else t.VERDICT_COLORS.get(verdict, t.RELEASE_COLOR),
         )
+    return fig
+
+
+def control_chart(
+    days: list[dict[str, Any]],
+    releases: list[dict[str, Any]],
+    *,
+    metric: str,
+    verdicts: dict[str, dict[str, Any]] | None = None,
+    height: int = 380,
+    dark: bool = False,
+    title: str | None = None,
+) -> go.Figure:
+    """A Laney p' chart (metrics.control_chart): the daily rate, each phase's centre line and limits
+    as a band, signals marked, immature days faded; the releases that open phases, with verdicts."""
+    frame = pd.DataFrame(days)
+    fig = go.Figure()
+    if frame.empty:
+        return _layout(fig, title=title, height=height, dark=dark, legend=False)
+    mature = frame[frame["mature"]]
+    unit = d.RELEASE_METRIC_UNITS[metric]
+    colour = t.METRIC_COLORS[metric]
+    # the band: lower limit, then the upper limit filled down to it (gaps where a day has no limits)
+    fig.add_trace(
+        go.Scatter(
+            x=mature["date"],
+            y=mature["lcl"],
+            mode="lines",
+            line=dict(width=0, shape="hvh"),
+            hoverinfo="skip",
+            showlegend=False,
+            connectgaps=False,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=mature["date"],
+            y=mature["ucl"],
+            mode="lines",
+            line=dict(width=0, shape="hvh"),
+            fill="tonexty",
+            fillcolor=t.LIMIT_BAND,
+            name="control limits (normal day-to-day variation)",
+            hoverinfo="skip",
+            connectgaps=False,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=mature["date"],
+            y=mature["centre"],
+            mode="lines",
+            name="centre line (the phase's rate)",
+            line=dict(color=t.CENTRE_COLOR, width=1.5, shape="hvh"),
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=mature["date"],
+            y=mature["rate"],
+            mode="lines+markers",
+            name=d.RELEASE_METRIC_LABELS[metric],
+            line=dict(color=colour, width=4 if dark else 2),
+            marker=dict(size=5),
+            customdata=mature[["x", "n", "centre", "lcl", "ucl"]].to_numpy(),
+            hovertemplate="%{y:.1%} (%{customdata[0]:,} of %{customdata[1]:,} " + unit + ")"
+            "<br>centre %{customdata[2]:.1%}, limits %{customdata[3]:.1%} to %{customdata[4]:.1%}<extra></extra>",
+        )
+    )
+    immature = frame[~frame["mature"]]
+    if not immature.empty:
+        fig.add_trace(
+            go.Scatter(
+                x=immature["date"],
+                y=immature["rate"],
+                mode="lines+markers",
+                opacity=0.35,
+                name="too recent to judge",
+                line=dict(color=colour, width=2, dash="dot"),
+                customdata=immature[["x", "n"]].to_numpy(),
+                hovertemplate="%{y:.1%} (%{customdata[0]:,} of %{customdata[1]:,} " + unit + ") · "
+                "too recent to judge<extra></extra>",
+            )
+        )
+    for signal, label in d.SIGNAL_LABELS.items():
+        symbol, signal_colour = t.SIGNAL_STYLES[signal]
+        flagged = frame[frame["signal"] == signal]
+        if flagged.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=flagged["date"],
+                y=flagged["rate"],
+                mode="markers",
+                name=label,
+                marker=dict(
+                    symbol=symbol, size=12 if not dark else 16, color=signal_colour, line=dict(width=1, color="#ffffff")
+                ),
+                hovertemplate=label + "<extra></extra>",
+            )
+        )
+    _layout(fig, title=title, height=height, dark=dark, y_title=d.RELEASE_METRIC_AXES[metric], percent=True)
+    # a day with a handful of units swings from 0% to 100%: scale to the limits and the busy days
+    busy = mature.loc[mature["n"] >= MIN_SENT_FOR_SCALE, ["rate", "ucl"]].max(numeric_only=True).max()
+    if pd.notna(busy):
+        fig.update_yaxes(range=[0, min(1.0, float(busy) * 1.15)])
+    phase_ids = set(frame["phase"].dropna())
+    return add_releases(fig, [r for r in releases if r["release_id"] in phase_ids], dark=dark, verdicts=verdicts)
+
+
+def funnel_colour_key(flag: str, high_is_bad: bool) -> str:
+    """'bad_99.8', 'good_95', 'within'...: the side a flag is on, for its colour."""
+    if flag == "within":
+        return flag
+    side, level = flag.split("_")
+    return ("bad_" if (side == "high") == high_is_bad else "good_") + level
+
+
+def funnel_plot(
+    comparison: dict[str, Any],
+    names: dict[str, str],
+    *,
+    measure: str,
+    height: int = 420,
+) -> go.Figure:
+    """A funnel plot (metrics.issuer_comparison part): each issuer's rate against its volume, the
+    rate of all issuers in view and the 95% and 99.8% limits; issuers outside them named."""
+    issuers = comparison["issuers"]
+    volumes = [i["n"] for i in issuers]
+    low, high = max(1, min(volumes)), max(volumes)
+    grid = sorted({round(low * (high / low) ** (j / 80)) for j in range(81)} | {low, high})
+    limits = pd.DataFrame(signals.funnel_limits(comparison["p0"], comparison["phi"], grid))
+    fig = go.Figure()
+    for level, dash in (("998", "solid"), ("95", "dash")):
+        label = "99.8% limits" if level == "998" else "95% limits"
+        for side in ("low", "high"):
+            fig.add_trace(
+                go.Scatter(
+                    x=limits["n"],
+                    y=limits[f"{side}_{level}"],
+                    mode="lines",
+                    name=label,
+                    line=dict(color=t.CENTRE_COLOR, width=1, dash=dash),
+                    hoverinfo="skip",
+                    showlegend=side == "low",
+                    legendgroup=label,
+                )
+            )
+    fig.add_hline(
+        y=comparison["p0"],
+        line_color=t.CENTRE_COLOR,
+        line_width=1.5,
+        annotation_text=f"all issuers in view: {comparison['p0']:.1%}",
+        annotation_position="top left",
+    )
+    high_is_bad = d.FUNNEL_MEASURES[measure]["high_is_bad"]
+    for flag, label in d.FUNNEL_FLAG_LABELS.items():
+        colour = t.FUNNEL_COLORS[funnel_colour_key(flag, high_is_bad)]
+        rows = [i for i in issuers if i["flag"] == flag]
+        if not rows:
+            continue
+        outside = flag != "within"
+        fig.add_trace(
+            go.Scatter(
+                x=[i["n"] for i in rows],
+                y=[i["rate"] for i in rows],
+                mode="markers+text" if outside else "markers",
+                name=label,
+                text=[names.get(i["issuer_id"], i["issuer_id"]) for i in rows] if outside else None,
+                textposition="top center",
+                marker=dict(color=colour, size=11 if outside else 8, line=dict(width=1, color="#ffffff")),
+                customdata=[[names.get(i["issuer_id"], i["issuer_id"]), i["x"]] for i in rows],
+                hovertemplate="%{customdata[0]}: %{y:.1%} (%{customdata[1]:,} of %{x:,})<extra></extra>",
+            )
+        )
+    _layout(fig, height=height, y_title=d.FUNNEL_MEASURES[measure]["axis"], percent=True)
+    fig.update_xaxes(type="log", title=d.FUNNEL_MEASURES[measure]["volume"])
+    fig.update_yaxes(rangemode="normal")
+    fig.update_layout(hovermode="closest")
     return fig
 
 
@@ -82,6 +275,7 @@ def error_rate_chart(
     dark: bool = False,
     height: int = 380,
     title: str | None = None,
+    verdicts: dict[str, dict[str, Any]] | None = None,
 ) -> go.Figure:
     frame = pd.DataFrame(daily)
     fig = go.Figure()
@@ -115,7 +309,7 @@ def error_rate_chart(
     busy = frame.loc[frame["sent"] >= MIN_SENT_FOR_SCALE, "rate"].dropna()
     if not busy.empty:
         fig.update_yaxes(range=[0, min(1.0, float(busy.max()) * 1.15)])
-    return add_releases(fig, releases, dark=dark)
+    return add_releases(fig, releases, dark=dark, verdicts=verdicts)
 
 
 def fix_impact_chart(fixes: list[dict[str, Any]], *, height: int = 360) -> go.Figure:
@@ -202,7 +396,11 @@ def backlog_by_stage_chart(
 
 
 def backlog_trend_chart(
-    trend: list[dict[str, Any]], releases: list[dict[str, Any]] | None = None, *, height: int = 360
+    trend: list[dict[str, Any]],
+    releases: list[dict[str, Any]] | None = None,
+    *,
+    height: int = 360,
+    verdicts: dict[str, dict[str, Any]] | None = None,
 ) -> go.Figure:
     frame = pd.DataFrame(trend)
     fig = go.Figure()
@@ -220,10 +418,16 @@ def backlog_trend_chart(
             )
         )
     _layout(fig, height=height, y_title="enrollments waiting at the end of the day")
-    return add_releases(fig, releases or [])
+    return add_releases(fig, releases or [], verdicts=verdicts)
 
 
-def never_sent_chart(trend: list[dict[str, Any]], releases: list[dict[str, Any]], *, height: int = 320) -> go.Figure:
+def never_sent_chart(
+    trend: list[dict[str, Any]],
+    releases: list[dict[str, Any]],
+    *,
+    height: int = 320,
+    verdicts: dict[str, dict[str, Any]] | None = None,
+) -> go.Figure:
     frame = pd.DataFrame(trend)
     fig = go.Figure(
         go.Scatter(
@@ -236,11 +440,15 @@ def never_sent_chart(trend: list[dict[str, Any]], releases: list[dict[str, Any]]
         )
     )
     _layout(fig, height=height, y_title="enrollments with no 834, end of day", legend=False)
-    return add_releases(fig, releases)
+    return add_releases(fig, releases, verdicts=verdicts)
 
 
 def conversion_by_week_chart(
-    weeks: list[dict[str, Any]], releases: list[dict[str, Any]], *, height: int = 360
+    weeks: list[dict[str, Any]],
+    releases: list[dict[str, Any]],
+    *,
+    height: int = 360,
+    verdicts: dict[str, dict[str, Any]] | None = None,
 ) -> go.Figure:
     frame = pd.DataFrame(weeks)
     fig = go.Figure()
@@ -260,7 +468,7 @@ def conversion_by_week_chart(
         )
     _layout(fig, height=height, y_title="share of the week's applications", percent=True)
     fig.update_xaxes(title="week of application (Monday, UTC)")
-    return add_releases(fig, releases)
+    return add_releases(fig, releases, verdicts=verdicts)
 
 
 def histogram_chart(bins: list[dict[str, Any]], *, color: str, height: int = 320) -> go.Figure:

@@ -49,6 +49,69 @@ RECONCILIATION_LABELS = {
 }
 
 
+# ------------------------------------------------------------------------- signals (docs/signals.md)
+
+RELEASE_METRIC_LABELS = {
+    "error_834": "834 error rate",
+    "redirect_failure": "Payment redirect failure rate",
+    "late_834": "Late 834 rate (none within 24 h of plan selection)",
+}
+RELEASE_METRIC_UNITS = {"error_834": "834s", "redirect_failure": "redirects", "late_834": "plans selected"}
+RELEASE_METRIC_AXES = {
+    "error_834": "share of 834s sent that day with an error",
+    "redirect_failure": "share of payment redirects that failed",
+    "late_834": "share of plan selections with no 834 within 24 h",
+}
+SIGNAL_LABELS = {
+    "above": "above the upper limit",
+    "below": "below the lower limit",
+    "shift_up": "8+ days in a row above the centre line",
+    "shift_down": "8+ days in a row below the centre line",
+}
+VERDICT_SYMBOLS = {
+    "improved": "▼ improved",
+    "worse": "▲ worse",
+    "no clear change": "● no clear change",
+    "too little data": "○ too little data",
+}
+FUNNEL_MEASURES = {
+    "error_834": {
+        "title": "834 error rate by issuer, last 28 days",
+        "axis": "share of the issuer's 834s with an error",
+        "volume": "outbound 834s sent in the last 28 days (log scale)",
+        "high_is_bad": True,
+    },
+    "effectuation": {
+        "title": "Effectuation rate by issuer",
+        "axis": "effectuated ÷ plans selected",
+        "volume": "plans selected (log scale)",
+        "high_is_bad": False,
+    },
+}
+FUNNEL_FLAG_LABELS = {
+    "high_99.8": "above the 99.8% limit",
+    "high_95": "above the 95% limit",
+    "within": "within the limits",
+    "low_95": "below the 95% limit",
+    "low_99.8": "below the 99.8% limit",
+}
+
+
+def verdict_text(release: dict, judged: dict) -> str:
+    """One line on a release's trend-adjusted judgement (its `its` block), for tooltips and tables."""
+    metric = RELEASE_METRIC_LABELS[judged["metric"]].split(" (")[0].lower()
+    head = f"{release['release_id']}: {judged['verdict']} on the {metric}"
+    if judged["rate_before"] is None:
+        return f"{head} ({judged['periods_before']} days before, {judged['periods_after']} after)"
+    rates = f"{format_value('rate', judged['rate_before'])} → {format_value('rate', judged['rate_after'])}"
+    if judged["method"] == "its":
+        return (
+            f"{head}: modelled rate {rates} at the release, odds ratio {judged['odds_ratio']:.2f} "
+            f"(95% CI {judged['ci_low']:.2f}–{judged['ci_high']:.2f}), trend-adjusted"
+        )
+    return f"{head}: {rates} before/after (the trend model could not be fitted)"
+
+
 # ---------------------------------------------------------------------------------------- numbers
 
 
@@ -70,7 +133,7 @@ DEFINITIONS = {
     "effectuated": Definition("Effectuated", "count", "Enrollments the issuer confirmed with an effectuation 834."),
     "effectuation_rate": Definition("Effectuation rate", "rate", "Effectuated ÷ plans selected."),
     "error_rate": Definition(
-        "834 error rate",
+        "834 error rate since launch",
         "rate",
         "Outbound 834s with at least one problem (rejected, unacknowledged 48 h+, duplicate, "
         "field mismatch, unmatched) ÷ outbound 834s sent.",
@@ -95,10 +158,17 @@ DEFINITIONS = {
         higher_is_better=False,
     ),
     "past_due": Definition(
-        "Past due",
+        "Think they are covered, are not",
         "count",
-        "In the backlog before effectuation, binder payment due date passed: they believe "
-        "they are covered and are not.",
+        "Past due: in the backlog before effectuation with the binder payment's due date passed. They "
+        "chose a plan and believe they are covered; they are not.",
+        higher_is_better=False,
+    ),
+    "error_rate_recent": Definition(
+        "834 error rate, last 7 days",
+        "rate",
+        "Outbound 834s sent in the last 7 days with at least one problem (rejected, unacknowledged 48 h+, "
+        "duplicate, field mismatch, unmatched) ÷ those sent. Recent 834s can still become unacknowledged.",
         higher_is_better=False,
     ),
     "cancelled": Definition("Cancelled (kept at the stages they reached)", "count", "Enrollments cancelled."),

@@ -47,6 +47,12 @@ ALLOWED = {
     "time_to_convert_histogram",
     "reconciliation_work_list",
     "releases",
+    # signals (docs/signals.md)
+    "errors_recent",
+    "control_chart",
+    "control_charts",
+    "issuer_comparison",
+    "coverage_deadlines",
 }
 
 
@@ -198,6 +204,10 @@ _WARM = [
     ("backlog_trend", {}),
     ("fix_impact", {}),
     ("releases", {}),
+    ("errors_recent", {}),
+    ("control_chart", {"metric": "error_834"}),
+    ("issuer_comparison", {}),
+    ("coverage_deadlines", {}),
     ("errors_by_issuer", {}),
     ("time_to_convert", {}),
     ("conversion_by_week", {}),
@@ -309,6 +319,7 @@ def headline(view: View) -> dict[str, Any]:
         get(view, "never_sent"),
         get(view, "backlog"),
         get(view, "payment_deadline_risk"),
+        get(view, "errors_recent"),
     )
 
 

@@ -30,3 +30,21 @@ CATEGORY_COLORS = {
 VERDICT_COLORS = {"improved": "#2e9e6a", "worse": "#c0392b", "no clear change": "#7f8c8d", "too little data": "#bdc3c7"}
 RELEASE_COLOR = "#6c757d"
 FONT = "Source Sans Pro, Arial, sans-serif"
+# signals: one colour per release metric; the control limits' band and centre line
+METRIC_COLORS = {"error_834": CATEGORY_COLORS["errored"], "redirect_failure": "#7b5cd6", "late_834": "#3a6fd8"}
+LIMIT_BAND = "rgba(120, 130, 140, 0.16)"
+CENTRE_COLOR = "#55606b"
+SIGNAL_STYLES = {  # plotly marker symbol, colour
+    "above": ("triangle-up", "#c0392b"),
+    "below": ("triangle-down", "#2e9e6a"),
+    "shift_up": ("diamond", "#e67e22"),
+    "shift_down": ("diamond", "#16a085"),
+}
+# funnel plots: outside the limits on the bad side is red, on the good side green
+FUNNEL_COLORS = {
+    "bad_99.8": "#c0392b",
+    "bad_95": "#e67e22",
+    "within": "#9aa5b1",
+    "good_95": "#7fc8a0",
+    "good_99.8": "#2e9e6a",
+}

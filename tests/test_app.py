@@ -52,11 +52,13 @@ def test_overview_numbers_are_the_reports(app, export_dir, flags, params):
     assert shown["Effectuated"] == f"{counts['effectuated']:,}"
     rate = counts["effectuated"] / counts["plan_selected"] if counts["plan_selected"] else None
     assert shown["Effectuation rate"] == format_value("rate", rate)
-    assert shown["834 error rate"] == format_value("rate", report["errors"]["rate"])
+    # the tiles lead with the last 7 days' error rate, not since launch (docs/signals.md)
+    assert shown["834 error rate, last 7 days"] == format_value("rate", report["errors_recent"]["rate"])
+    assert "834 error rate since launch" not in shown
     assert shown["Never sent"] == f"{report['never_sent']['count']:,}"
     assert shown["Backlog"] == f"{sum(b['count'] for b in report['backlog']):,}"
     assert shown["At risk"] == f"{report['at_risk']:,}"
-    assert shown["Past due"] == f"{report['past_due']:,}"
+    assert shown["Think they are covered, are not"] == f"{report['past_due']:,}"
 
 
 @pytest.mark.parametrize("flags,params", VIEWS[:2])
@@ -67,7 +69,8 @@ def test_funnel_errors_backlog_and_health_numbers_are_the_reports(app, export_di
     assert table["Enrollments"].tolist() == [s["count"] for s in report["funnel"]]
     assert metrics_of(funnel_page)["Cancelled (kept at the stages they reached)"] == f"{report['cancelled']:,}"
     errors = metrics_of(app("errors", **params))
-    assert errors["834 error rate"] == format_value("rate", report["errors"]["rate"])
+    assert errors["834 error rate, last 7 days"] == format_value("rate", report["errors_recent"]["rate"])
+    assert errors["834 error rate since launch"] == format_value("rate", report["errors"]["rate"])
     for label, key in (
         ("Rejected", "rejected"),
         ("Duplicate", "duplicate"),
@@ -92,7 +95,7 @@ def test_issuer_view_numbers_are_the_reports(app, export_dir):
     # selection widgets carry their shown label in the URL: "Name (id)"
     shown = metrics_of(app("issuer", focus=f"{names[issuer]['issuer_name']} ({issuer})"))
     assert shown["Plans selected"] == f"{one['funnel'][1]['count']:,}"
-    assert shown["834 error rate"] == format_value("rate", one["errors"]["rate"])
+    assert shown["834 error rate, last 7 days"] == format_value("rate", one["errors_recent"]["rate"])
     recon = next(r for r in one["reconciliation"] if r["issuer_id"] == issuer)
     assert shown["Matched"] == f"{recon['matched']:,}" and shown["Exchange only"] == f"{recon['exchange_only']:,}"
 

@@ -41,7 +41,7 @@ def tile(column, name: str, value, previous) -> None:
     )
 
 
-TILES = ("plan_selected", "effectuated", "error_rate", "never_sent", "backlog", "past_due")
+TILES = ("plan_selected", "effectuated", "error_rate_recent", "never_sent", "backlog", "past_due")
 
 
 @st.fragment(run_every=config.standup_refresh_seconds())
