@@ -87,6 +87,56 @@ def test_one_release_changed_nothing(scenario):
     assert fixes["R-2013-11-15-hub"]["before"]["sent"] >= 30
 
 
+def test_trend_adjusted_verdicts_find_the_fixes_on_their_own_metrics_and_not_the_hub(scenario):
+    """signals.md on the demo: each release judged on what it fixed, by the interrupted time series."""
+    _, engine = scenario
+    its = {f["release_id"]: f["its"] for f in m.fix_impact(q(engine))}
+    dec1 = its["R-2013-12-01-834"]
+    assert (dec1["metric"], dec1["method"], dec1["verdict"]) == ("error_834", "its", "improved")
+    assert dec1["ci_high"] < 1 and dec1["rate_before"] > 0.2 and dec1["rate_after"] < 0.15
+    nc = its["R-2013-12-10-nc-payment-link"]
+    assert (nc["metric"], nc["method"], nc["verdict"]) == ("redirect_failure", "its", "improved")
+    assert nc["rate_before"] > 0.5  # the broken link: most of its redirects failed
+    assert nc["comparison"] is not None and nc["comparison"]["method"] == "its"  # shown beside it
+    assert "verdict" not in nc["comparison"]
+    hub = its["R-2013-11-15-hub"]
+    assert (hub["metric"], hub["verdict"]) == ("error_834", "no clear change")
+    assert its["R-2013-10-01-launch"]["verdict"] == "too little data"  # nothing before launch
+
+
+def test_current_rate_shows_the_fix_that_the_since_launch_rate_hides(scenario):
+    _, engine = scenario
+    request = q(engine, datetime(2013, 12, 9))
+    since_launch, last_week = m.errors(request)["rate"], m.errors_recent(request)["rate"]
+    assert since_launch > 0.17  # still weighed down by two months at one in four
+    assert last_week < 0.15 and last_week < since_launch - 0.04  # Dec 2-9, the week after the fix
+
+
+def test_the_control_chart_opens_a_phase_at_the_fix_and_its_centre_drops(scenario):
+    _, engine = scenario
+    chart = m.control_chart(q(engine, datetime(2013, 12, 20)), "error_834")
+    centre = {day["phase"]: day["centre"] for day in chart if day["mature"] and day["n"]}
+    assert centre["R-2013-12-01-834"] < 0.6 * centre["R-2013-11-15-hub"]
+    assert not chart[-1]["mature"] and chart[-1]["signal"] is None  # the last 48 hours are not judged
+
+
+def test_january_1_coverage_at_risk_on_december_2(scenario):
+    _, engine = scenario
+    rows = m.coverage_deadlines(q(engine, datetime(2013, 12, 2)))
+    jan = m.nearest_coverage_deadline(rows)
+    assert (str(jan["coverage_start"]), str(jan["due_date"]), jan["days_left"]) == ("2014-01-01", "2013-12-31", 29)
+    assert jan["unpaid"] > 0.4 * jan["selected"] and jan["projected_unpaid"] <= jan["unpaid"]
+
+
+def test_issuers_compared_by_volume_flag_the_broken_nc_payment_issuer(scenario):
+    _, engine = scenario
+    comparison = m.issuer_comparison(q(engine, datetime(2013, 12, 9)))
+    flags = {i["issuer_id"]: i["flag"] for i in comparison["effectuation"]["issuers"]}
+    nc = next(r["issuer_id"] for r in m.releases(q(engine)) if r["release_id"] == "R-2013-12-10-nc-payment-link")
+    assert flags[nc] == "low_99.8"  # none of its October cohort could pay
+    assert comparison["error_834"]["phi"] >= 1
+
+
 def test_never_sent_about_one_in_ten_in_late_november_and_under_one_percent_by_mid_december(scenario):
     _, engine = scenario
     late_november = m.never_sent(q(engine, datetime(2013, 11, 28)))
