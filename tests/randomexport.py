@@ -4,17 +4,42 @@ the reference comparison (test_against_reference.py) and the list/trend checks (
 Timestamp ties, acknowledgements stamped before their 834, codes without times, 834s to the wrong
 issuer, re-sends after rejects, test records, cancellations before and after events, 100%
 subsidies, ids with leading zeros, unknown issuers.
+
+For signals.md a second, plainer block of enrollments ("bulk") gives the release metrics enough
+volume per side for some interrupted-time-series fits to run, others to fall back on the
+before/after comparison or to have too little data: 834 error rates that drop at R-b, a broken
+payment link of issuer 10001 fixed by R-c, an issuer (20001) whose 834s are all late before R-e.
+Releases come with and without a `metric` value (and, for some seeds, without the column), before
+the data, inside it and after every as-of time.
 """
 
 import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from exportkit import write_export
+from exportkit import write_csv, write_export
 
 START = datetime(2013, 11, 1)
 ISSUERS = [("10001", "NC"), ("10002", "NC"), ("20001", "TX"), ("30001", "FL")]  # 30001 not in issuers.csv
 PLANS = ["10001NC0010001" + "01", "10001NC0010001" + "02", None]
+# the bulk block: 10003 is a third NC issuer (so that an NC view compares issuers); weights by repetition
+BULK_ISSUERS = (
+    [("10001", "NC")] * 5 + [("10002", "NC"), ("10003", "NC")] * 2 + [("20001", "TX")] * 3 + [("30001", "FL")] * 2
+)
+ERROR_FIX = datetime(2013, 11, 8)  # R-b: 834s sent after it are rejected or unacknowledged less often
+LINK_FIX = datetime(2013, 11, 9, 6)  # R-c: issuer 10001's payment link
+LATE_FIX = datetime(2013, 11, 12)  # R-e: issuer 20001's 834s are all late before it
+RELEASES = [  # release_id, deployed_at, component, title, issuer_id, metric
+    ["R-a", "2013-10-20T00:00:00Z", "834_generator", "a", "", ""],  # before the data: error_834 by default
+    ["R-p", "2013-10-25T00:00:00Z", "payment_redirect", "p", "", ""],  # before the data: redirect_failure
+    ["R-b", "2013-11-08T00:00:00Z", "834_generator", "b", "", "error_834"],
+    ["R-c", "2013-11-09T06:00:00Z", "payment_redirect", "c", "10001", ""],
+    ["R-e", "2013-11-12T00:00:00Z", "hub", "e", "20001", " late_834 "],
+    ["R-f", "2013-11-12T00:00:00Z", "front_end", "f", "", "late_834"],  # same time as R-e: release_id breaks the tie
+    ["R-g", "2013-11-14T00:00:00Z", "front_end", "g", "10002", "error_834"],
+    ["R-h", "2013-11-10T12:00:00Z", "eligibility", "h", "30001", "redirect_failure"],  # issuer not in issuers.csv
+    ["R-d", "2013-12-30T00:00:00Z", "hub", "d", "", ""],  # after every as-of time
+]
 
 
 def moment(rng, spread_days=20):
@@ -27,7 +52,7 @@ def maybe(rng, p, value):
     return value if rng.random() < p else None
 
 
-def random_export(root, seed, n=45):
+def random_export(root, seed, n=45, bulk=300):
     rng = random.Random(seed)
     enrollments, transactions, payments = [], [], []
     for i in range(n):
@@ -116,16 +141,163 @@ def random_export(root, seed, n=45):
                     "payment_status": status,
                 }
             )
-    releases = [
-        ["R-a", "2013-11-08T00:00:00Z", "834_generator", "a", ""],
-        ["R-b", "2013-11-12T06:00:00Z", "payment_redirect", "b", "10001"],
-        ["R-c", "2013-11-14T00:00:00Z", "front_end", "c", ""],
-        ["R-d", "2013-12-30T00:00:00Z", "hub", "d", ""],
-    ]
-    issuers = [[i, f"Issuer {i}", s] for i, s in ISSUERS if i != "30001"]
-    return write_export(
-        root, enrollments=enrollments, transactions=transactions, payments=payments, releases=releases, issuers=issuers
+    bulk_block(random.Random(f"{seed}-bulk"), bulk, enrollments, transactions, payments)
+    issuers = [[i, f"Issuer {i}", s] for i, s in sorted(set(ISSUERS + BULK_ISSUERS)) if i != "30001"]
+    write_export(
+        root, enrollments=enrollments, transactions=transactions, payments=payments, releases=[], issuers=issuers
     )
+    if seed % 3 == 2:  # no `metric` column at all: every release falls back on its component
+        write_csv(
+            root / "releases.csv",
+            ["release_id", "deployed_at", "component", "title", "issuer_id"],
+            [r[:5] for r in RELEASES],
+        )
+    else:
+        write_csv(
+            root / "releases.csv", ["release_id", "deployed_at", "component", "title", "issuer_id", "metric"], RELEASES
+        )
+    return root
+
+
+def bulk_block(rng, count, enrollments, transactions, payments):
+    """Plain enrollments with a plan, an initial 834, acknowledgements, redirects and payments."""
+    for i in range(count):
+        issuer, state = rng.choice(BULK_ISSUERS)
+        eid = f"B{i:03d}"
+        applied = moment(rng)
+        selected = maybe(rng, 0.92, applied + timedelta(hours=rng.choice([0, 1, 3, 6, 12])))
+        cancelled = None
+        # exactly at the late-834 deadline, or some time after applying (never before: test_work_lists'
+        # day-end stage counts would count a cancellation of an application not made yet)
+        if rng.random() < 0.1:
+            cancelled = (
+                selected + timedelta(hours=24)
+                if selected and rng.random() < 0.4
+                else applied + timedelta(hours=6 * rng.randrange(1, 12))
+            )
+        premium = Decimal("350.00")
+        aptc = rng.choice([Decimal("0.00"), Decimal("200.00"), Decimal("200.00"), Decimal("350.00"), None])
+        coverage = rng.choice([date(2013, 11, 15), date(2013, 12, 1), date(2013, 12, 15), date(2014, 1, 1), None])
+        e = {
+            "enrollment_id": eid,
+            "application_id": f"BA{i}",
+            "subscriber_id": f"BS{i}",
+            "state": state,
+            "issuer_id": issuer,
+            "plan_id": PLANS[0],
+            "metal_level": "silver",
+            "channel": "online",
+            "subscriber_birth_date": date(1980, 1, 1),
+            "member_count": 1,
+            "total_premium": premium,
+            "aptc_amount": aptc,
+            "application_submitted_at": applied,
+            "plan_selected_at": selected,
+            "coverage_start_date": coverage,
+            "cancelled_at": cancelled,
+            "is_test": rng.random() < 0.03,
+        }
+        enrollments.append(e)
+        if selected is None:
+            continue
+        accepted_at = None
+        for j in range(1 if rng.random() < 0.93 else 2):  # a second 021 is a duplicate unless the first is rejected
+            if rng.random() < 0.08:
+                continue  # never sent
+            if issuer == "20001" and selected < LATE_FIX:
+                hours = rng.choice([30, 48, 72])
+            else:
+                hours = rng.choice([1, 3, 6, 12, 24, 24, 25, 40])  # 24: exactly at the deadline
+            sent = selected + timedelta(hours=hours + 30 * j)
+            bad = 0.4 if sent < ERROR_FIX else 0.1
+            ack_code = rng.choice(["R", None]) if rng.random() < bad else rng.choice(["A", "A", "E"])
+            ack_at = sent + timedelta(hours=rng.choice([2, 6, 20, 50])) if ack_code else None
+            if ack_code in ("A", "E") and accepted_at is None:
+                accepted_at = ack_at
+            transactions.append(
+                {
+                    "transaction_id": f"BT{i:03d}{j}",
+                    "direction": "outbound",
+                    "enrollment_id": eid,
+                    "issuer_id": issuer if rng.random() < 0.95 else "10002",
+                    "maintenance_type": "021",
+                    "maintenance_reason": "EC",
+                    "sent_at": sent,
+                    "ack_code": ack_code,
+                    "ack_at": ack_at,
+                    "error_code": None,
+                    "plan_id": PLANS[0],
+                    "coverage_start_date": coverage,
+                    "total_premium": premium,
+                    "aptc_amount": aptc if rng.random() < (0.9 if sent < ERROR_FIX else 0.97) else Decimal("1.00"),
+                    "member_count": 1,
+                    "subscriber_birth_date": date(1980, 1, 1),
+                }
+            )
+        paid_at = None
+        # 30001's redirects never fail, and its consumers come back: a side without failures
+        for j in range(rng.choice([2, 3] if issuer == "30001" else [0, 1, 1, 1, 2])):
+            redirected = maybe(rng, 0.9, selected + timedelta(hours=rng.choice([1, 2, 6, 18, 30]) + 6 * j))
+            status = None
+            if redirected is not None:
+                if issuer == "30001":
+                    failing = 0.0
+                elif issuer == "10001":
+                    failing = 0.5 if redirected < LINK_FIX else 0.12
+                else:
+                    failing = 0.2
+                status = rng.choice(["broken_link", "timeout", None]) if rng.random() < failing else "ok"
+                if rng.random() < 0.03:
+                    status = None  # redirected, status lost: a failure
+            pays = status == "ok" or redirected is None
+            paid_at = (redirected or selected) + timedelta(hours=rng.choice([0, 1, 5, 30])) if pays else None
+            payments.append(
+                {
+                    "payment_id": f"BP{i:03d}{j}",
+                    "enrollment_id": eid,
+                    "issuer_id": issuer if rng.random() < 0.9 else "20001",  # redirect units use the enrollment's
+                    "redirected_at": redirected,
+                    "redirect_status": status,
+                    "paid_at": paid_at,
+                    "amount": None,
+                    "payment_status": "paid" if paid_at else rng.choice(["failed", "abandoned", "pending"]),
+                }
+            )
+        effectuate_after = paid_at or (accepted_at if aptc == premium else None)
+        if effectuate_after and rng.random() < 0.7:
+            transactions.append(
+                {
+                    "transaction_id": f"BF{i:03d}",
+                    "direction": "inbound",
+                    "enrollment_id": eid,
+                    "issuer_id": issuer,
+                    "maintenance_type": "021",
+                    "maintenance_reason": "28",
+                    "sent_at": effectuate_after + timedelta(hours=rng.choice([6, 30, 60])),
+                    "ack_code": None,
+                    "ack_at": None,
+                    "error_code": None,
+                    "plan_id": PLANS[0],
+                    "coverage_start_date": coverage,
+                    "total_premium": premium,
+                    "aptc_amount": aptc,
+                    "member_count": 1,
+                    "subscriber_birth_date": None,
+                }
+            )
+    for j, status in enumerate(["ok", "timeout", None, "ok"]):  # redirects for enrollments nobody knows
+        payments.append(
+            {
+                "payment_id": f"PX{j}",
+                "enrollment_id": f"X99{j}",
+                "issuer_id": "10001",
+                "redirected_at": moment(rng),
+                "redirect_status": status,
+                "paid_at": None,
+                "amount": None,
+                "payment_status": "abandoned",
+            }
+        )
 
 
 FILTERS = [

@@ -1,16 +1,20 @@
-"""A deliberately plain, row-by-row Python reading of metrics.md, used only to check the SQL engine.
+"""A deliberately plain, row-by-row Python reading of metrics.md and signals.md, used only to check the SQL engine.
 
-It shares no code with `dashboard/` beyond the stats formulas (tested on their own against
-published values): it reads the parquet and CSV files itself and recomputes every report section.
+It shares no code with `dashboard/` beyond the before/after stats formulas (tested on their own
+against published values): it reads the parquet and CSV files itself and recomputes every report
+section, including the signals (current rates, control charts, the interrupted-time-series verdict
+with its own IRLS, funnel plots and coverage deadlines).
 """
 
 from __future__ import annotations
 
 import csv
+import math
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 
 from dashboard.stats import judge_change
@@ -21,6 +25,10 @@ BUCKETS = [("0-1", 0, 1), ("1-3", 1, 3), ("3-7", 3, 7), ("7-14", 7, 14), ("14-30
 CATS = ["rejected", "unacknowledged", "duplicate", "mismatch", "unmatched"]
 PAIRS = [("plan_selected", "accepted_834"), ("plan_selected", "paid"), ("plan_selected", "effectuated")]
 H48 = timedelta(hours=48)
+DAY = timedelta(days=1)
+# signals.md "Release metrics": each metric's maturity lag
+LAG = {"error_834": timedelta(hours=48), "redirect_failure": timedelta(0), "late_834": timedelta(hours=24)}
+Z95, Z998 = 1.959964, 3.090232
 
 
 def cents(v):
@@ -53,9 +61,14 @@ class Reference:
             self.issuer_state = {r["issuer_id"]: r["state"] for r in csv.DictReader(f)}
         with open(root / "releases.csv", newline="") as f:
             self.releases = []
-            for r in csv.DictReader(f):
+            for row, r in enumerate(csv.DictReader(f), start=2):
                 d = datetime.fromisoformat(r["deployed_at"].replace("Z", "+00:00")).replace(tzinfo=None)
-                self.releases.append({**r, "deployed_at": d, "issuer_id": r.get("issuer_id") or None})
+                # signals.md: an optional `metric`, trimmed; empty or absent falls back on the component
+                given = (r.get("metric") or "").strip()
+                metric = given or ("redirect_failure" if r["component"] == "payment_redirect" else "error_834")
+                if metric not in LAG:
+                    raise ValueError(f"releases.csv line {row} ({r['release_id']}): unknown metric {given!r}")
+                self.releases.append({**r, "deployed_at": d, "issuer_id": r.get("issuer_id") or None, "metric": metric})
         self.test_ids = {k for k, e in self.enr.items() if e["is_test"]}
         self.tx_by_e: dict = {}
         for t in self.tx:
@@ -443,10 +456,234 @@ class Reference:
                 ] += 1
         return [{"issuer_id": k, **v} for k, v in sorted(rows.items())]
 
-    def report(self, T, f):
+    # ------------------------------------------------------------- signals.md
+    def issuer_in_view(self, issuer, f):
+        """signals.md "Inside the view": named by the issuer filter, its issuers.csv state in the state filter."""
+        if f.get("issuers") is not None and issuer not in f["issuers"]:
+            return False
+        return f.get("states") is None or self.issuer_state.get(issuer) in f["states"]
+
+    def enrollment_in_filters(self, e, f):
+        if f.get("states") is not None and e["state"] not in f["states"]:
+            return False
+        return f.get("issuers") is None or e["issuer_id"] in f["issuers"]
+
+    def errors_recent(self, T, f):
+        recent = (self.problems(t, T) for t in self.counted_outbound(T, f, window=False) if t["sent_at"] > T - 7 * DAY)
+        tally = self.tally(recent)
+        out = {"window_days": 7, "sent": tally["sent"], "errored": tally["errored"], "rate": tally["rate"]}
+        for c in CATS:
+            out[c] = tally[c]
+            out[f"{c}_rate"] = tally[c] / tally["sent"] if tally["sent"] else None
+        return out
+
+    def units(self, metric, T, f):
+        """Every unit of a release metric in the view as of T: (time, issuer, failed). The issuer is the one
+        a release for one issuer, and its comparison group, are matched on."""
+        out = []
+        if metric == "error_834":
+            for t in self.counted_outbound(T, f, window=False):
+                out.append((t["sent_at"], t["issuer_id"], any(self.problems(t, T).values())))
+        elif metric == "redirect_failure":
+            for p in self.pay:
+                e = self.enr.get(p["enrollment_id"])  # known whatever T
+                if p["redirected_at"] is None or p["redirected_at"] > T or e is None or e["is_test"]:
+                    continue
+                if self.enrollment_in_filters(e, f):
+                    out.append((p["redirected_at"], e["issuer_id"], p["redirect_status"] != "ok"))
+        else:  # late_834
+            for e in self.enr.values():
+                if e["is_test"] or e["application_submitted_at"] > T or not self.enrollment_in_filters(e, f):
+                    continue
+                selected = e["plan_selected_at"]
+                if selected is None or selected > T - timedelta(hours=24):
+                    continue
+                deadline = selected + timedelta(hours=24)
+                if e["cancelled_at"] is not None and e["cancelled_at"] <= deadline:
+                    continue  # cancelled by the deadline: not a unit
+                on_time = any(
+                    t["direction"] == "outbound"
+                    and t["maintenance_type"] == "021"
+                    and t["issuer_id"] == e["issuer_id"]
+                    and t["sent_at"] <= deadline
+                    for t in self.tx_by_e.get(e["enrollment_id"], [])
+                )
+                out.append((selected, e["issuer_id"], not on_time))
+        return out
+
+    def control_chart(self, metric, T, f):
+        days = {}
+        for when, _, failed in self.units(metric, T, f):
+            n_x = days.setdefault(when.date(), [0, 0])
+            n_x[0] += 1
+            n_x[1] += failed
+        if not days:
+            return []
+        applicable = sorted(
+            (
+                r
+                for r in self.releases
+                if r["deployed_at"] <= T
+                and r["metric"] == metric
+                and (r["issuer_id"] is None or self.issuer_in_view(r["issuer_id"], f))
+            ),
+            key=lambda r: (r["deployed_at"], r["release_id"]),
+        )
+        rows, day = [], min(days)
+        while day <= max(days):
+            n, x = days.get(day, (0, 0))
+            opened = [r["release_id"] for r in applicable if r["deployed_at"].date() <= day]
+            mature = datetime(day.year, day.month, day.day) + DAY <= T - LAG[metric]
+            rows.append(
+                {
+                    "date": day,
+                    "n": n,
+                    "x": x,
+                    "rate": x / n if n else None,
+                    "mature": mature,
+                    "phase": opened[-1] if opened else None,
+                    "centre": None,
+                    "lcl": None,
+                    "ucl": None,
+                    "signal": None,
+                }
+            )
+            day += DAY
+        for phase in dict.fromkeys(r["phase"] for r in rows):
+            in_phase = [r for r in rows if r["phase"] == phase and r["mature"]]
+            counted = [r for r in in_phase if r["n"] > 0]  # moving ranges and runs go over these
+            if not counted:
+                continue  # no p-bar: a phase with only empty mature days keeps null centres
+            p_bar = sum(r["x"] for r in counted) / sum(r["n"] for r in counted)
+            for r in in_phase:
+                r["centre"] = p_bar
+            sigma, z = [], []
+            for r in counted:
+                s = math.sqrt(p_bar * (1 - p_bar) / r["n"])
+                sigma.append(s)
+                z.append((r["rate"] - p_bar) / s if s else 0.0)
+            if len(counted) < 2:
+                sigma_z = 1.0
+            else:
+                sigma_z = sum(abs(z[i] - z[i - 1]) for i in range(1, len(z))) / (len(z) - 1) / 1.128
+            run_up = run_down = 0
+            for r, s in zip(counted, sigma, strict=True):
+                r["ucl"] = min(1.0, p_bar + 3 * s * sigma_z)
+                r["lcl"] = max(0.0, p_bar - 3 * s * sigma_z)
+                run_up = run_up + 1 if r["rate"] > p_bar else 0
+                run_down = run_down + 1 if r["rate"] < p_bar else 0
+                if r["rate"] > r["ucl"]:
+                    r["signal"] = "above"
+                elif r["rate"] < r["lcl"]:
+                    r["signal"] = "below"
+                elif run_up >= 8:
+                    r["signal"] = "shift_up"
+                elif run_down >= 8:
+                    r["signal"] = "shift_down"
+        return rows
+
+    def control_charts(self, T, f):
+        return {metric: self.control_chart(metric, T, f) for metric in LAG}
+
+    @staticmethod
+    def funnel_plot(groups):
+        """groups: issuer -> (n, x). signals.md "Issuer comparison"; None below 3 issuers with n > 0."""
+        seen = {i: nx for i, nx in groups.items() if nx[0] > 0}
+        if len(seen) < 3:
+            return None
+        p0 = sum(x for _, x in seen.values()) / sum(n for n, _ in seen.values())
+        z = {}
+        for i, (n, x) in seen.items():
+            z[i] = 0.0 if p0 in (0.0, 1.0) else (x / n - p0) / math.sqrt(p0 * (1 - p0) / n)
+        phi = max(1.0, sum(v * v for v in z.values()) / len(z))
+        issuers = []
+        for i in sorted(seen):
+            n, x = seen[i]
+            scaled = z[i] / math.sqrt(phi)
+            if scaled > Z998:
+                flag = "high_99.8"
+            elif scaled > Z95:
+                flag = "high_95"
+            elif scaled < -Z998:
+                flag = "low_99.8"
+            elif scaled < -Z95:
+                flag = "low_95"
+            else:
+                flag = "within"
+            issuers.append({"issuer_id": i, "n": n, "x": x, "rate": x / n, "z": z[i], "flag": flag})
+        return {"p0": p0, "phi": phi, "issuers": issuers}
+
+    def issuer_comparison(self, T, f):
+        errors = {}
+        for t in self.counted_outbound(T, f, window=False):
+            if t["sent_at"] > T - 28 * DAY:
+                n_x = errors.setdefault(t["issuer_id"], [0, 0])
+                n_x[0] += 1
+                n_x[1] += any(self.problems(t, T).values())
+        effectuation = {}
+        for e in self.cohort(T, f):  # cancelled enrollments keep their stages
+            ent = self.entries(e, T)
+            n_x = effectuation.setdefault(e["issuer_id"], [0, 0])
+            n_x[0] += ent["plan_selected"] is not None
+            n_x[1] += ent["effectuated"] is not None
+        return {"error_834": self.funnel_plot(errors), "effectuation": self.funnel_plot(effectuation)}
+
+    def coverage_deadlines(self, T, f):
+        rows = {}
+        for e in self.cohort(T, f):
+            if e["coverage_start_date"] is None or self.cancelled(e, T):
+                continue
+            ent = self.entries(e, T)
+            if ent["plan_selected"] is None:
+                continue
+            row = rows.setdefault(e["coverage_start_date"], {"selected": 0, "paid": 0, "effectuated": 0, "recent": 0})
+            row["selected"] += 1
+            row["paid"] += ent["paid"] is not None
+            row["effectuated"] += ent["effectuated"] is not None
+            row["recent"] += ent["paid"] is not None and T - 7 * DAY < ent["paid"] <= T
+        out = []
+        for start in sorted(rows):
+            row = rows[start]
+            due = start - DAY
+            days_left = (due - T.date()).days
+            unpaid = row["selected"] - row["paid"]
+            pace = row["recent"] / 7
+            out.append(
+                {
+                    "coverage_start": start,
+                    "due_date": due,
+                    "days_left": days_left,
+                    "selected": row["selected"],
+                    "paid": row["paid"],
+                    "effectuated": row["effectuated"],
+                    "unpaid": unpaid,
+                    "pace": pace,
+                    "projected_unpaid": max(0, unpaid - pace * (days_left + 1)) if days_left >= 0 else unpaid,
+                }
+            )
+        return out
+
+    def its(self, release, T, f, its_days=14):
+        """signals.md "Fix impact, trend-adjusted": the release's verdict, and its comparison group's."""
+        units = self.units(release["metric"], T, f)
+        issuer = release["issuer_id"]
+        own = [u for u in units if issuer is None or u[1] == issuer]
+        out = judge_its(own, release["deployed_at"], T, release["metric"], its_days)
+        if issuer is None:
+            out["comparison"] = None
+        else:
+            others = judge_its(
+                [u for u in units if u[1] != issuer], release["deployed_at"], T, release["metric"], its_days
+            )
+            del others["verdict"]
+            out["comparison"] = others
+        return out
+
+    def report(self, T, f, its_days=14, signals=True):
+        """The report as of T under filters f; signals=False leaves out the keys of signals.md."""
         total, by_issuer, by_state, cancelled = self.funnel(T, f)
         at_risk, past_due = self.risk(T, f)
-        return {
+        out = {
             "funnel": total,
             "funnel_by_issuer": by_issuer,
             "funnel_by_state": by_state,
@@ -463,6 +700,124 @@ class Reference:
             "canaries": self.canaries(T, f),
             "reconciliation": self.reconciliation(T, f),
         }
+        if signals:
+            releases = {r["release_id"]: r for r in self.releases}
+            for entry in out["fix_impact"]:
+                entry["its"] = self.its(releases[entry["release_id"]], T, f, its_days)
+            out["errors_recent"] = self.errors_recent(T, f)
+            out["control_charts"] = self.control_charts(T, f)
+            out["issuer_comparison"] = self.issuer_comparison(T, f)
+            out["coverage_deadlines"] = self.coverage_deadlines(T, f)
+        return out
+
+
+def judge_its(units, R, T, metric, W):
+    """signals.md: units (time, issuer, failed) of one group around a release deployed at R."""
+    end = min(R + timedelta(days=W), T - LAG[metric])
+    periods = {}
+    for when, _, failed in units:
+        if R - timedelta(days=W) <= when < end:
+            k = (when - R) // DAY  # floor, exact to the microsecond
+            n_x = periods.setdefault(k, [0, 0])
+            n_x[0] += 1
+            n_x[1] += failed
+    before = {k: v for k, v in periods.items() if k < 0}
+    after = {k: v for k, v in periods.items() if k >= 0}
+    nb, xb = sum(v[0] for v in before.values()), sum(v[1] for v in before.values())
+    na, xa = sum(v[0] for v in after.values()), sum(v[1] for v in after.values())
+    out = {
+        "metric": metric,
+        "method": "its",
+        "periods_before": len(before),
+        "periods_after": len(after),
+        "units_before": nb,
+        "units_after": na,
+        **dict.fromkeys(
+            ("odds_ratio", "ci_low", "ci_high", "p_value", "rate_before", "rate_after", "slope_change", "dispersion")
+        ),
+        "verdict": "too little data",
+    }
+    if len(before) < 4 or len(after) < 4 or nb < 30 or na < 30:
+        return out
+    fit = None
+    if 0 < xb < nb and 0 < xa < na:
+        ks = sorted(periods)
+        fit = fit_its(ks, [periods[k][0] for k in ks], [periods[k][1] for k in ks])
+    if fit is None:
+        judged = judge_change(xb, nb, xa, na)
+        out.update(
+            method="before_after",
+            ci_low=judged.ci_low,
+            ci_high=judged.ci_high,
+            p_value=judged.p_value,
+            rate_before=xb / nb,
+            rate_after=xa / na,
+            verdict=judged.verdict,
+        )
+        return out
+    beta, se, phi = fit
+    low, high = math.exp(beta[2] - Z95 * se[2]), math.exp(beta[2] + Z95 * se[2])
+    out.update(
+        odds_ratio=math.exp(beta[2]),
+        ci_low=low,
+        ci_high=high,
+        p_value=math.erfc(abs(beta[2] / se[2]) / math.sqrt(2)),  # two-sided normal
+        rate_before=expit(beta[0]),
+        rate_after=expit(beta[0] + beta[2]),
+        slope_change=beta[3],
+        dispersion=phi,
+        verdict="improved" if high < 1 else "worse" if low > 1 else "no clear change",
+    )
+    return out
+
+
+def expit(v):
+    return 1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v))
+
+
+def fit_its(ks, ns, xs):
+    """Binomial GLM, logit link, columns 1, k, post, k*post, by IRLS from beta = 0.
+
+    Returns (beta, standard errors times sqrt(phi), phi) as floats, or None when the fit does not converge
+    (more than 100 rounds, a singular X'WX, a non-finite coefficient)."""
+    X = np.array([[1.0, k, 1.0 if k >= 0 else 0.0, k if k >= 0 else 0.0] for k in ks])
+    n, x = np.array(ns, dtype=float), np.array(xs, dtype=float)
+    y = x / n
+
+    def weighted(beta):
+        eta = X @ beta
+        mu = 1 / (1 + np.exp(-eta))
+        return eta, mu, n * mu * (1 - mu)
+
+    beta = np.zeros(4)
+    with np.errstate(all="ignore"):
+        for _ in range(100):
+            eta, mu, w = weighted(beta)
+            working = eta + (y - mu) / (mu * (1 - mu))  # the working response
+            try:
+                new = np.linalg.solve(X.T @ (X * w[:, None]), X.T @ (w * working))
+            except np.linalg.LinAlgError:
+                return None
+            if not np.all(np.isfinite(new)):
+                return None
+            moved = np.max(np.abs(new - beta))
+            beta = new
+            if moved <= 1e-10:
+                break
+        else:
+            return None
+        _, mu, w = weighted(beta)
+        try:
+            cov = np.linalg.inv(X.T @ (X * w[:, None]))
+        except np.linalg.LinAlgError:
+            return None
+        pearson = (x - n * mu) / np.sqrt(n * mu * (1 - mu))
+    m = len(ks)
+    phi = max(1.0, float(np.sum(pearson**2)) / (m - 4)) if m > 4 else 1.0
+    se = np.sqrt(np.diag(cov)) * math.sqrt(phi)
+    if not (np.all(np.isfinite(se)) and np.isfinite(phi)):
+        return None
+    return [float(b) for b in beta], [float(s) for s in se], phi
 
 
 def quantile(sorted_values, q):
