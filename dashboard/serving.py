@@ -49,6 +49,7 @@ ALLOWED = {
     "releases",
     # signals (docs/signals.md)
     "errors_recent",
+    "release_its",
     "control_chart",
     "control_charts",
     "issuer_comparison",
@@ -205,6 +206,7 @@ _WARM = [
     ("fix_impact", {}),
     ("releases", {}),
     ("errors_recent", {}),
+    ("release_its", {}),
     ("control_chart", {"metric": "error_834"}),
     ("issuer_comparison", {}),
     ("coverage_deadlines", {}),

@@ -19,14 +19,17 @@ WHERE metric_name = 'error_834'
 
 UNION ALL
 
-SELECT p.redirected_at AS unit_at, e.issuer_id, coalesce(p.redirect_status <> 'ok', true) AS failed
-FROM payments AS p
-JOIN enrollments AS e ON e.enrollment_id = p.enrollment_id
+SELECT
+    redirected_at AS unit_at,
+    enrollment_issuer_id AS issuer_id,
+    coalesce(redirect_status <> 'ok', true) AS failed
+FROM payments
 WHERE metric_name = 'redirect_failure'
-  AND p.redirected_at <= as_of_t
-  AND NOT e.is_test
-  AND (states IS NULL OR list_contains(states, e.state))
-  AND (issuers IS NULL OR list_contains(issuers, e.issuer_id))
+  AND redirected_at <= as_of_t
+  AND enrollment_known
+  AND NOT is_test_record
+  AND (states IS NULL OR list_contains(states, enrollment_state))
+  AND (issuers IS NULL OR list_contains(issuers, enrollment_issuer_id))
 
 UNION ALL
 
