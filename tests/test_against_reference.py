@@ -92,7 +92,6 @@ def signals_only(report):
     return out
 
 
-@pytest.mark.xfail(reason="engine signals not integrated yet", strict=False)
 @pytest.mark.parametrize("seed", range(6))
 def test_signals_equal_the_reference(tmp_path, seed):
     root = random_export(tmp_path / f"x{seed}", seed)
