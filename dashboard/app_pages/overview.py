@@ -1,12 +1,24 @@
-"""Overview for leadership: is the back end getting better, and how many people think they are covered and are not?"""
+"""Overview for leadership: will the people who chose a plan be covered on time, is the back end getting
+better, did the weekend fixes work, and how many people think they are covered and are not?"""
 
-from datetime import timedelta
+import math
+from datetime import date, timedelta
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import charts, serving, ui
+from dashboard import definitions as d
 from dashboard import metrics as m
-from dashboard import theme as t
+from dashboard.report import iso_utc
+
+# the deadline's lead sentence in large type; tile labels and "vs a week earlier" wrap instead of ending in
+# "…" (four tiles to a 1366 px row cut "Think they are covered, are not")
+st.html(
+    "<style>.deadline-lead p {font-size: 1.35rem; line-height: 1.45;}"
+    '[data-testid="stMetricLabel"] *, [data-testid="stMetricDeltaDescription"] '
+    "{white-space: normal !important; text-overflow: clip !important;}</style>"
+)
 
 view: serving.View = st.session_state["view"]
 if not ui.guard(st.session_state["export"], title="Overview"):
@@ -14,22 +26,222 @@ if not ui.guard(st.session_state["export"], title="Overview"):
 ui.header(
     view,
     "Overview",
-    "Is the back end getting better, did the weekend fixes work, and how many people "
-    "think they are covered and are not?",
+    "Will the people who chose a plan be covered on the day it starts, is the back end getting better, "
+    "did the weekend fixes work, and how many people think they are covered and are not?",
 )
 
 with st.spinner("Computing…"):
     week_ago = view.at(view.as_of - timedelta(days=7))
     funnel = serving.get(view, "funnel")
+    deadlines = serving.get(view, "coverage_deadlines")
     now, before = serving.headline(view), serving.headline(week_ago)
     by_day = serving.get(view, "stage_counts_by_day")
     daily = serving.get(view, "errors_daily")
     never_trend = serving.get(view, "never_sent_trend")
     backlog_trend = serving.get(view, "backlog_trend")
+    comparison = serving.get(view, "issuer_comparison")
+
+
+# ------------------------------------------------------------------------- the coverage deadline
+
+
+def count(value) -> str:
+    return d.format_value("count", value)
+
+
+def about(value: float) -> str:
+    """A projection, to the nearest whole person (formatting only: the number is the metric's)."""
+    return count(math.floor(value + 0.5))
+
+
+def long_day(day: date) -> str:
+    return f"{day:%B} {day.day}"
+
+
+def short_day(day: date) -> str:
+    return f"{day:%b} {day.day}"
+
+
+def days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def pace_text(row: dict) -> str:
+    return f"{row['pace']:,.1f} paid a day" if row["pace"] else "nobody paid"
+
+
+def deadline_sentence(row: dict) -> str:
+    """The coverage start as one sentence: who chose it, who paid, the due date, the projection."""
+    head = f"**{long_day(row['coverage_start'])} coverage:**"
+    chosen = f"{count(row['selected'])} chose a plan, {count(row['paid'])} paid"
+    if row["days_left"] < 0:
+        return (
+            f"{head} {chosen}; the {short_day(row['due_date'])} due date passed {days(-row['days_left'])} ago: "
+            f"**{count(row['unpaid'])} unpaid are past due**: they chose a plan and think they are covered; "
+            "they are not."
+        )
+    when = (
+        f"**due today** ({short_day(row['due_date'])})"
+        if row["days_left"] == 0
+        else f"**{days(row['days_left'])} to the {short_day(row['due_date'])} due date**"
+    )
+    if row["projected_unpaid"] == 0:
+        projection = "all of them would have paid by the due date"
+    else:
+        projection = f"about **{about(row['projected_unpaid'])} will still be unpaid** at the due date"
+    return (
+        f"{head} {chosen}, **{count(row['unpaid'])} unpaid**, {when}; at the last 7 days' pace "
+        f"({pace_text(row)}) {projection}."
+    )
+
+
+def past_due_sentence(row: dict) -> str:
+    """A coverage start whose due date passed, behind the nearest one the panel leads with."""
+    return (
+        f"Past due: for {long_day(row['coverage_start'])} coverage the {short_day(row['due_date'])} due date "
+        f"passed {days(-row['days_left'])} ago and **{count(row['unpaid'])} of its {count(row['selected'])} "
+        "are still unpaid**: they think they are covered and are not."
+    )
+
+
+def deadline_table(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Coverage start": r["coverage_start"],
+                "Due date": r["due_date"],
+                "Days left": r["days_left"],
+                "Selected": r["selected"],
+                "Paid": r["paid"],
+                "Effectuated": r["effectuated"],
+                "Unpaid": r["unpaid"],
+                "Pace / day": r["pace"],
+                "Projected unpaid": r["projected_unpaid"],
+            }
+            for r in rows
+        ]
+    )
+
+
+DEADLINE_TABLE_CONFIG = {
+    "Coverage start": st.column_config.DateColumn(format="YYYY-MM-DD"),
+    "Due date": st.column_config.DateColumn(format="YYYY-MM-DD", help="The day before coverage starts."),
+    "Days left": st.column_config.NumberColumn(
+        format="%d", help="Due date − the as-of day; negative once the due date has passed."
+    ),
+    "Selected": st.column_config.NumberColumn(format="localized", help="Plan selected, not cancelled."),
+    "Paid": st.column_config.NumberColumn(format="localized"),
+    "Effectuated": st.column_config.NumberColumn(format="localized"),
+    "Unpaid": st.column_config.NumberColumn(format="localized", help="Selected − paid."),
+    "Pace / day": st.column_config.NumberColumn(
+        format="localized", step=0.1, help="Of these, how many paid in the last 7 days, per day."
+    ),
+    "Projected unpaid": st.column_config.NumberColumn(
+        format="localized",
+        step=1,
+        help="Unpaid − pace × (days left + 1) while days are left (never below 0); the unpaid once the due "
+        "date has passed.",
+    ),
+}
+
+with st.container(border=True, key="deadline_panel"):
+    st.subheader("Coverage deadline")
+    nearest = m.nearest_coverage_deadline(deadlines)
+    if nearest is None:
+        ui.empty(
+            f"No data: nobody in this view has a plan selected for a coverage start date as of {iso_utc(view.as_of)}."
+        )
+    else:
+        st.markdown(f'<div class="deadline-lead">\n\n{deadline_sentence(nearest)}\n\n</div>', unsafe_allow_html=True)
+        if nearest["days_left"] >= 0:
+            passed = m.nearest_coverage_deadline([r for r in deadlines if r["days_left"] < 0])
+            if passed is not None and passed["unpaid"]:
+                st.markdown(past_due_sentence(passed))
+        st.dataframe(
+            deadline_table(deadlines),
+            column_config=DEADLINE_TABLE_CONFIG,
+            hide_index=True,
+            key="deadline_table",
+        )
+        st.caption(
+            "Every coverage start date among the enrollments with a plan selected and not cancelled; the binder "
+            "payment is due the day before coverage starts. Past due: people who chose a plan and believe they "
+            "are covered, and are not."
+        )
+
+
+# ----------------------------------------------------------------------------- issuer comparison
+
+
+def named_outside(part: dict, names: dict[str, str]) -> str:
+    """The issuers outside the limits, grouped by how far, as one line."""
+    groups = []
+    for flag, flag_label in d.FUNNEL_FLAG_LABELS.items():
+        if flag == "within":
+            continue
+        ids = [i["issuer_id"] for i in part["issuers"] if i["flag"] == flag]
+        if ids:
+            groups.append(f"{flag_label}: " + ", ".join(names.get(i, i) for i in ids))
+    if not groups:
+        return "Every issuer is within the limits."
+    return "Outside the limits (labelled by issuer id on the plot): " + "; ".join(groups) + "."
+
+
+def no_funnel_plot_reason(measure: str) -> str:
+    units = "834s sent in the last 28 days" if measure == "error_834" else "plans selected"
+    if view.scope.issuers is not None:
+        mine = serving.issuer_names(view)
+        return (
+            f"No funnel plot: it compares at least 3 issuers with {units}, and your access covers only "
+            f"{', '.join(mine.get(i, i) for i in view.scope.issuers)}. An average that includes other issuers' "
+            "numbers is not shown to you."
+        )
+    return f"No data: a funnel plot needs at least 3 issuers with {units} in this view."
+
+
+LABEL_POSITIONS = ("top center", "bottom center", "middle right", "middle left")
+
+
+def short_labels(figure, part: dict):
+    """The funnel plot with the issuers outside the limits labelled by id (their names are in its
+    caption and tooltips), the labels in turn above, below, right and left of their dots by volume:
+    issuers of similar volume outside the limits otherwise print their names over each other."""
+    flag_of = {label: flag for flag, label in d.FUNNEL_FLAG_LABELS.items()}
+    labelled = [t for t in figure.data if t.mode == "markers+text"]
+    points = sorted((t.x[i], t.y[i], k, i) for k, t in enumerate(labelled) for i in range(len(t.x)))
+    positions = {(k, i): LABEL_POSITIONS[rank % len(LABEL_POSITIONS)] for rank, (_, _, k, i) in enumerate(points)}
+    for k, trace in enumerate(labelled):
+        trace.text = [r["issuer_id"] for r in part["issuers"] if r["flag"] == flag_of[trace.name]]
+        trace.textposition = [positions[(k, i)] for i in range(len(trace.x))]
+    return figure
+
+
+def comparison_section() -> None:
+    st.subheader("Issuers compared fairly")
+    st.caption(
+        "How to read: each dot is an issuer, its volume across and its rate up; the line is the rate of all "
+        "issuers in view and the funnel around it narrows as volume grows, so only an issuer outside the funnel "
+        "is unusual (outside the dashed 95% lines worth a look, outside the solid 99.8% lines almost certainly real)."
+    )
+    names = serving.issuer_names(view)
+    for measure in ("effectuation", "error_834"):
+        st.markdown(f"**{d.FUNNEL_MEASURES[measure]['title']}**")
+        part = comparison[measure] if comparison else None
+        if part is None:
+            ui.empty(no_funnel_plot_reason(measure))
+            continue
+        figure = short_labels(charts.funnel_plot(part, names, measure=measure, height=480), part)
+        st.plotly_chart(figure, key=f"overview_funnel_{measure}")
+        st.caption(named_outside(part, names))
+
 
 if funnel.total[0]["count"] == 0:
     ui.empty()
+    comparison_section()
     st.stop()
+
+
+# ---------------------------------------------------------------------------------------- tiles
 
 series = {
     **{
@@ -37,7 +249,7 @@ series = {
         for key in ("applied", "plan_selected", "accepted_834", "paid", "effectuated")
     },
     "effectuation_rate": ui.day_end_series(m.effectuation_rate_by_day(by_day), "effectuation_rate"),
-    "error_rate": ui.day_end_series(daily, "rate"),
+    "error_rate_recent": ui.day_end_series(daily, "rate"),
     "never_sent": ui.day_end_series(never_trend, "never_sent"),
     "backlog": ui.day_end_series(m.backlog_total_by_day(backlog_trend), "backlog"),
 }
@@ -46,8 +258,10 @@ tiles = st.columns(4) + st.columns(4) + st.columns(4)
 for column, key in zip(tiles, m.HEADLINE, strict=True):
     ui.kpi(column, key, now[key], before[key], series=series.get(key))
 st.caption(
-    "Changes are against the same numbers as of seven days earlier; sparklines show the last 30 days "
-    "(each day as of its end; the 834 error rate as the daily rate)."
+    "The 834 error rate tile is the last 7 days' (outbound 834s sent in the 7 days to the as-of time), against "
+    "the 7 days before; the since-launch rate is on the 834 errors page. Every other change is against the "
+    "same number as of seven days earlier. Sparklines show the last 30 days (each day as of its end; the 834 "
+    "error rate as each day's own rate)."
 )
 
 left, right = st.columns([2, 3])
@@ -57,29 +271,15 @@ with left:
 with right:
     st.subheader("Daily 834 error rate, with every release")
     if daily:
-        st.plotly_chart(charts.error_rate_chart(daily, serving.get(view, "releases")), key="overview_errors")
+        verdicts = m.release_verdicts(serving.get(view, "fix_impact"))
+        st.plotly_chart(
+            charts.error_rate_chart(daily, serving.get(view, "releases"), verdicts=verdicts), key="overview_errors"
+        )
+        st.caption(
+            "Each release line carries its trend-adjusted verdict on the failure it was meant to fix "
+            f"({', '.join(d.VERDICT_SYMBOLS.values())}); hover its label for the numbers."
+        )
     else:
         ui.empty("No outbound 834 was sent in this view.")
 
-MIN_SELECTED, MIN_SENT = 30, 30
-left, right = st.columns(2)
-with left:
-    st.subheader("Lowest effectuation rates")
-    rows = [r for r in m.issuer_effectuation_rates(funnel) if r["selected"] >= MIN_SELECTED]
-    worst = sorted(ui.named(view, rows), key=lambda r: (r["rate"], r["issuer_id"]))[:5]
-    if worst:
-        st.plotly_chart(
-            charts.issuer_bar_chart(worst, "rate", "effectuated ÷ plans selected", color=t.STAGE_COLORS["effectuated"]),
-            key="overview_worst_eff",
-        )
-    st.caption(f"Issuers with at least {MIN_SELECTED} plans selected in this view.")
-with right:
-    st.subheader("Highest 834 error rates")
-    rows = [r for r in serving.get(view, "errors_by_issuer") if r["sent"] >= MIN_SENT]
-    worst = sorted(ui.named(view, rows), key=lambda r: (-r["rate"], r["issuer_id"]))[:5]
-    if worst:
-        st.plotly_chart(
-            charts.issuer_bar_chart(worst, "rate", "errored ÷ sent", color=t.CATEGORY_COLORS["errored"]),
-            key="overview_worst_err",
-        )
-    st.caption(f"Issuers with at least {MIN_SENT} outbound 834s in this view.")
+comparison_section()
