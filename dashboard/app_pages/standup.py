@@ -14,14 +14,17 @@ st.markdown(
 <style>
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] {display: none;}
   [data-testid="stApp"], [data-testid="stAppViewContainer"], [data-testid="stMain"] {background: #0e1117; color: #f2f2f2;}
-  .block-container {padding-top: 1.2rem; max-width: 100%;}
+  .block-container {padding-top: 1.2rem; padding-bottom: 0.5rem; max-width: 100%;}
   .kiosk-asof {font-size: 2.4rem; color: #f2f2f2; margin: 0 0 0.6rem 0; line-height: 1.2;}
   .kiosk-filters {font-size: 1.3rem; color: #b8c0cc;}
   .kiosk-asof b {color: #ffd166;}
   .kiosk-tile {background: #1b1f2a; border-radius: 12px; padding: 14px 22px; margin-bottom: 12px;}
-  .kiosk-label {font-size: 1.6rem; color: #b8c0cc;}
+  .kiosk-label {font-size: 1.5rem; color: #b8c0cc; line-height: 1.25; min-height: 2.5em;}
   .kiosk-value {font-size: 4.2rem; font-weight: 700; color: #ffffff; line-height: 1.1;}
   .kiosk-delta {font-size: 1.7rem;}
+  .kiosk-countdown {font-size: 3.1rem; font-weight: 700; color: #ffffff; line-height: 1.15; margin: 0 0 0.7rem 0;}
+  .kiosk-countdown .due {color: #ffd166;} .kiosk-countdown .late {color: #ff6b6b;}
+  .kiosk-countdown .muted {color: #b8c0cc; font-weight: 400;}
   .good {color: #4cd47f;} .bad {color: #ff6b6b;} .flat {color: #b8c0cc;}
 </style>""",
     unsafe_allow_html=True,
@@ -41,6 +44,35 @@ def tile(column, name: str, value, previous) -> None:
     )
 
 
+def short_day(day) -> str:
+    return f"{day:%b} {day.day}"
+
+
+def days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def countdown(rows: list[dict]) -> str:
+    """The nearest coverage deadline (metrics.nearest_coverage_deadline) as one line in large type."""
+    row = m.nearest_coverage_deadline(rows)
+    if row is None:
+        return '<div class="kiosk-countdown">Coverage deadline: <span class="muted">no data in this view</span></div>'
+    head = f"{short_day(row['coverage_start'])} coverage:"
+    unpaid = d.format_value("count", row["unpaid"])
+    if row["days_left"] < 0:
+        when = f'<span class="late">due date {short_day(row["due_date"])} passed {days(-row["days_left"])} ago</span>'
+        tail = f'<span class="late">{unpaid} unpaid are past due</span>'
+    elif row["days_left"] == 0:
+        when = f'<span class="due">due today ({short_day(row["due_date"])})</span>'
+        tail = f"{unpaid} unpaid"
+    else:
+        when = f'<span class="due">{days(row["days_left"])}</span> to the {short_day(row["due_date"])} due date'
+        tail = f"{unpaid} unpaid"
+    return f'<div class="kiosk-countdown">{head} {when} · {tail}</div>'
+
+
+# what is left of 1080 px under the as-of line, the countdown and the tiles (the demo banner included)
+CHART_HEIGHT = 500
 TILES = ("plan_selected", "effectuated", "error_rate_recent", "never_sent", "backlog", "past_due")
 
 
@@ -68,6 +100,7 @@ def screen() -> None:
         f'<span class="kiosk-filters">· {in_force}{pending}</span></div>',
         unsafe_allow_html=True,
     )
+    st.markdown(countdown(serving.get(view, "coverage_deadlines")), unsafe_allow_html=True)
     now, then = serving.headline(view), serving.headline(yesterday)
     backlog = serving.get(view, "backlog")
     for column, name in zip(st.columns(len(TILES)), TILES, strict=True):
@@ -80,14 +113,14 @@ def screen() -> None:
             releases = [r for r in serving.get(view, "releases") if r["deployed_at"].date() >= start]
             st.plotly_chart(
                 charts.error_rate_chart(
-                    daily, releases, dark=True, height=600, title="Daily 834 error rate, last 45 days"
+                    daily, releases, dark=True, height=CHART_HEIGHT, title="Daily 834 error rate, last 45 days"
                 ),
                 theme=None,
                 key="kiosk_errors",
             )
     with right:
         st.plotly_chart(
-            charts.backlog_by_stage_chart(backlog, dark=True, height=600, title="Backlog by stage"),
+            charts.backlog_by_stage_chart(backlog, dark=True, height=CHART_HEIGHT, title="Backlog by stage"),
             theme=None,
             key="kiosk_backlog",
         )
