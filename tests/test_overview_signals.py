@@ -159,13 +159,13 @@ def funnel_plot_specs(at) -> dict[str, dict]:
 
 
 def named_on_plot(spec: dict) -> dict[str, str]:
-    """issuer id -> the flag label of its trace, for every issuer labelled on the plot."""
+    """issuer id -> the flag of its trace, for every issuer named on the plot ('Name (id)')."""
     flag_of = {label: flag for flag, label in FUNNEL_FLAG_LABELS.items()}
     return {
-        issuer: flag_of[trace["name"]]
+        re.search(r"\(([^()]+)\)$", text).group(1): flag_of[trace["name"]]
         for trace in spec["data"]
         if trace.get("mode") == "markers+text"
-        for issuer in trace["text"]
+        for text in trace["text"]
     }
 
 

@@ -184,7 +184,7 @@ def named_outside(part: dict, names: dict[str, str]) -> str:
             groups.append(f"{flag_label}: " + ", ".join(names.get(i, i) for i in ids))
     if not groups:
         return "Every issuer is within the limits."
-    return "Outside the limits (labelled by issuer id on the plot): " + "; ".join(groups) + "."
+    return "Outside the limits: " + "; ".join(groups) + "."
 
 
 def no_funnel_plot_reason(measure: str) -> str:
@@ -197,23 +197,6 @@ def no_funnel_plot_reason(measure: str) -> str:
             "numbers is not shown to you."
         )
     return f"No data: a funnel plot needs at least 3 issuers with {units} in this view."
-
-
-LABEL_POSITIONS = ("top center", "bottom center", "middle right", "middle left")
-
-
-def short_labels(figure, part: dict):
-    """The funnel plot with the issuers outside the limits labelled by id (their names are in its
-    caption and tooltips), the labels in turn above, below, right and left of their dots by volume:
-    issuers of similar volume outside the limits otherwise print their names over each other."""
-    flag_of = {label: flag for flag, label in d.FUNNEL_FLAG_LABELS.items()}
-    labelled = [t for t in figure.data if t.mode == "markers+text"]
-    points = sorted((t.x[i], t.y[i], k, i) for k, t in enumerate(labelled) for i in range(len(t.x)))
-    positions = {(k, i): LABEL_POSITIONS[rank % len(LABEL_POSITIONS)] for rank, (_, _, k, i) in enumerate(points)}
-    for k, trace in enumerate(labelled):
-        trace.text = [r["issuer_id"] for r in part["issuers"] if r["flag"] == flag_of[trace.name]]
-        trace.textposition = [positions[(k, i)] for i in range(len(trace.x))]
-    return figure
 
 
 def comparison_section() -> None:
@@ -230,8 +213,7 @@ def comparison_section() -> None:
         if part is None:
             ui.empty(no_funnel_plot_reason(measure))
             continue
-        figure = short_labels(charts.funnel_plot(part, names, measure=measure, height=480), part)
-        st.plotly_chart(figure, key=f"overview_funnel_{measure}")
+        st.plotly_chart(charts.funnel_plot(part, names, measure=measure, height=480), key=f"overview_funnel_{measure}")
         st.caption(named_outside(part, names))
 
 
