@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -91,29 +92,20 @@ def control_chart(
     mature = frame[frame["mature"]]
     unit = d.RELEASE_METRIC_UNITS[metric]
     colour = t.METRIC_COLORS[metric]
-    # the band: lower limit, then the upper limit filled down to it (gaps where a day has no limits)
+    # the band: each day's limits as a box a day wide, days in a row joined into one shape, broken
+    # where a day has no limits (a filled line across such a gap would draw a band where there is none)
+    band_x, band_y = limit_band(mature.to_dict("records"))
     fig.add_trace(
         go.Scatter(
-            x=mature["date"],
-            y=mature["lcl"],
+            x=band_x,
+            y=band_y,
             mode="lines",
-            line=dict(width=0, shape="hvh"),
-            hoverinfo="skip",
-            showlegend=False,
-            connectgaps=False,
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=mature["date"],
-            y=mature["ucl"],
-            mode="lines",
-            line=dict(width=0, shape="hvh"),
-            fill="tonexty",
+            line=dict(width=0),
+            fill="toself",
             fillcolor=t.LIMIT_BAND,
             name="control limits (normal day-to-day variation)",
+            legendrank=3,
             hoverinfo="skip",
-            connectgaps=False,
         )
     )
     fig.add_trace(
@@ -122,6 +114,7 @@ def control_chart(
             y=mature["centre"],
             mode="lines",
             name="centre line (the phase's rate)",
+            legendrank=2,
             line=dict(color=t.CENTRE_COLOR, width=1.5, shape="hvh"),
             hoverinfo="skip",
         )
@@ -132,6 +125,7 @@ def control_chart(
             y=mature["rate"],
             mode="lines+markers",
             name=d.RELEASE_METRIC_LABELS[metric],
+            legendrank=1,
             line=dict(color=colour, width=4 if dark else 2),
             marker=dict(size=5),
             customdata=mature[["x", "n", "centre", "lcl", "ucl"]].to_numpy(),
@@ -148,6 +142,7 @@ def control_chart(
                 mode="lines+markers",
                 opacity=0.35,
                 name="too recent to judge",
+                legendrank=4,
                 line=dict(color=colour, width=2, dash="dot"),
                 customdata=immature[["x", "n"]].to_numpy(),
                 hovertemplate="%{y:.1%} (%{customdata[0]:,} of %{customdata[1]:,} " + unit + ") · "
@@ -165,6 +160,7 @@ def control_chart(
                 y=flagged["rate"],
                 mode="markers",
                 name=label,
+                legendrank=5,
                 marker=dict(
                     symbol=symbol, size=12 if not dark else 16, color=signal_colour, line=dict(width=1, color="#ffffff")
                 ),
@@ -172,12 +168,97 @@ def control_chart(
             )
         )
     _layout(fig, title=title, height=height, dark=dark, y_title=d.RELEASE_METRIC_AXES[metric], percent=True)
+    fig.update_layout(legend_traceorder="normal")  # a filled band would reverse it
     # a day with a handful of units swings from 0% to 100%: scale to the limits and the busy days
     busy = mature.loc[mature["n"] >= MIN_SENT_FOR_SCALE, ["rate", "ucl"]].max(numeric_only=True).max()
     if pd.notna(busy):
         fig.update_yaxes(range=[0, min(1.0, float(busy) * 1.15)])
     phase_ids = set(frame["phase"].dropna())
     return add_releases(fig, [r for r in releases if r["release_id"] in phase_ids], dark=dark, verdicts=verdicts)
+
+
+def label_positions(
+    points: list[tuple[float, float, str]],
+    *,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    height: int,
+    width: int = 800,
+) -> list[str]:
+    """A text position for each labelled point (x, y in axis units, label), chosen greedily so that a
+    label does not overlap the labels placed before it, on a plot of about width x height pixels
+    (Plotly does not move labels out of each other's way)."""
+    x_span = (x_range[1] - x_range[0]) or 1.0
+    y_span = (y_range[1] - y_range[0]) or 1.0
+    plot_w, plot_h = width - 80, height - 140  # less the axes, their titles and the legend
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for x, y, text in points:
+        px, py = (x - x_range[0]) / x_span * plot_w, (y - y_range[0]) / y_span * plot_h
+        w, h = 6.2 * len(text), 14.0
+        candidates = {
+            "top center": (px - w / 2, py + 7, px + w / 2, py + 7 + h),
+            "bottom center": (px - w / 2, py - 7 - h, px + w / 2, py - 7),
+            "middle right": (px + 8, py - h / 2, px + 8 + w, py + h / 2),
+            "middle left": (px - 8 - w, py - h / 2, px - 8, py + h / 2),
+            "top right": (px + 4, py + 5, px + 4 + w, py + 5 + h),
+            "top left": (px - 4 - w, py + 5, px - 4, py + 5 + h),
+            "bottom right": (px + 4, py - 5 - h, px + 4 + w, py - 5),
+            "bottom left": (px - 4 - w, py - 5 - h, px - 4, py - 5),
+        }
+
+        def clashes(box, others=placed):
+            return sum(
+                max(0.0, min(box[2], o[2]) - max(box[0], o[0])) * max(0.0, min(box[3], o[3]) - max(box[1], o[1]))
+                for o in others
+            )
+
+        def outside_plot(box):
+            return max(0.0, -box[0]) + max(0.0, box[2] - plot_w) + max(0.0, -box[1]) + max(0.0, box[3] - plot_h)
+
+        where = min(candidates, key=lambda k: clashes(candidates[k]) + 50 * outside_plot(candidates[k]))
+        placed.append(candidates[where])
+        out.append(where)
+    return out
+
+
+VOLUME_TICKS = tuple(m * 10**e for e in range(8) for m in (1, 2, 5))
+
+
+def limit_band(days: list[dict[str, Any]]) -> tuple[list, list]:
+    """The x and y of the limits' band: for each run of successive days with limits, a closed step
+    shape (upper limits left to right, lower limits back), each day a day wide around its point;
+    runs separated by None."""
+    xs: list = []
+    ys: list = []
+    run: list[dict[str, Any]] = []
+
+    def close(run):
+        if not run:
+            return
+        upper_x, upper_y, lower_x, lower_y = [], [], [], []
+        for day in run:
+            start = pd.Timestamp(day["date"]) - pd.Timedelta(hours=12)  # a day wide, centred on its point
+            end = start + pd.Timedelta(days=1)
+            upper_x += [start, end]
+            upper_y += [day["ucl"], day["ucl"]]
+            lower_x += [start, end]
+            lower_y += [day["lcl"], day["lcl"]]
+        xs.extend([*upper_x, *reversed(lower_x), upper_x[0], None])
+        ys.extend([*upper_y, *reversed(lower_y), upper_y[0], None])
+
+    previous = None
+    for day in days:
+        has_limits = day.get("ucl") is not None and not pd.isna(day["ucl"])
+        follows = previous is not None and pd.Timestamp(day["date"]) - pd.Timestamp(previous) == pd.Timedelta(days=1)
+        if not has_limits or not follows:
+            close(run)
+            run = []
+        if has_limits:
+            run.append(day)
+        previous = day["date"]
+    close(run)
+    return xs, ys
 
 
 def funnel_colour_key(flag: str, high_is_bad: bool) -> str:
@@ -216,37 +297,58 @@ def funnel_plot(
                     hoverinfo="skip",
                     showlegend=side == "low",
                     legendgroup=label,
+                    legendrank=3 if level == "998" else 2,
                 )
             )
-    fig.add_hline(
-        y=comparison["p0"],
-        line_color=t.CENTRE_COLOR,
-        line_width=1.5,
-        annotation_text=f"all issuers in view: {comparison['p0']:.1%}",
-        annotation_position="top left",
+    fig.add_trace(
+        go.Scatter(
+            x=[low, high],
+            y=[comparison["p0"], comparison["p0"]],
+            mode="lines",
+            name=f"all issuers in view: {comparison['p0']:.1%}",
+            line=dict(color=t.CENTRE_COLOR, width=2),
+            hoverinfo="skip",
+            legendrank=1,
+        )
     )
     high_is_bad = d.FUNNEL_MEASURES[measure]["high_is_bad"]
-    for flag, label in d.FUNNEL_FLAG_LABELS.items():
+    # the issuers outside the limits are named; neighbours along the volume axis take turns above and
+    # below their dot, and they are drawn after the others so that no dot covers a name
+    outside = sorted((i for i in issuers if i["flag"] != "within"), key=lambda i: i["n"])
+    top = max([*limits["high_998"], *(i["rate"] for i in issuers)])
+    position = label_positions(
+        [(math.log10(i["n"]), i["rate"], names.get(i["issuer_id"], i["issuer_id"])) for i in outside],
+        x_range=(math.log10(low), math.log10(high)),
+        y_range=(0.0, top),
+        height=height,
+    )
+    position = {i["issuer_id"]: where for i, where in zip(outside, position, strict=True)}
+    for flag, label in sorted(d.FUNNEL_FLAG_LABELS.items(), key=lambda item: item[0] != "within"):
         colour = t.FUNNEL_COLORS[funnel_colour_key(flag, high_is_bad)]
-        rows = [i for i in issuers if i["flag"] == flag]
+        named = flag != "within"
+        rows = [i for i in (outside if named else issuers) if i["flag"] == flag]
         if not rows:
             continue
-        outside = flag != "within"
         fig.add_trace(
             go.Scatter(
                 x=[i["n"] for i in rows],
                 y=[i["rate"] for i in rows],
-                mode="markers+text" if outside else "markers",
+                mode="markers+text" if named else "markers",
                 name=label,
-                text=[names.get(i["issuer_id"], i["issuer_id"]) for i in rows] if outside else None,
-                textposition="top center",
-                marker=dict(color=colour, size=11 if outside else 8, line=dict(width=1, color="#ffffff")),
+                legendrank=list(d.FUNNEL_FLAG_LABELS).index(flag) + 4,
+                text=[names.get(i["issuer_id"], i["issuer_id"]) for i in rows] if named else None,
+                textposition=[position[i["issuer_id"]] for i in rows] if named else None,
+                textfont=dict(size=11, color="#222222", shadow="auto"),
+                marker=dict(color=colour, size=11 if named else 8, line=dict(width=1, color="#ffffff")),
                 customdata=[[names.get(i["issuer_id"], i["issuer_id"]), i["x"]] for i in rows],
                 hovertemplate="%{customdata[0]}: %{y:.1%} (%{customdata[1]:,} of %{x:,})<extra></extra>",
             )
         )
     _layout(fig, height=height, y_title=d.FUNNEL_MEASURES[measure]["axis"], percent=True)
-    fig.update_xaxes(type="log", title=d.FUNNEL_MEASURES[measure]["volume"])
+    ticks = [v for v in VOLUME_TICKS if low <= v <= high * 1.5]
+    fig.update_xaxes(
+        type="log", title=d.FUNNEL_MEASURES[measure]["volume"], tickvals=ticks, ticktext=[f"{v:,}" for v in ticks]
+    )
     fig.update_yaxes(rangemode="normal")
     fig.update_layout(hovermode="closest")
     return fig
@@ -348,6 +450,71 @@ def fix_impact_chart(fixes: list[dict[str, Any]], *, height: int = 360) -> go.Fi
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(hovermode="closest")
     return fig
+
+
+def release_odds_chart(fixes: list[dict[str, Any]], *, height: int | None = None) -> go.Figure:
+    """Each release's trend-adjusted odds ratio (fix_impact's `its`) with its 95% interval on a log axis,
+    coloured by verdict; an issuer-specific release's comparison group (other issuers) on the row below.
+    Releases without an odds ratio (too little data, judged before/after) are left out."""
+    judged = [f for f in fixes if f["its"]["odds_ratio"] is not None]
+    rows: list[tuple[str, dict[str, Any], str]] = []  # (row label, judgement, legend entry)
+    for f in judged:
+        rows.append((f["release_id"], f["its"], f["its"]["verdict"]))
+        comparison = f["its"]["comparison"]
+        if comparison is not None and comparison["odds_ratio"] is not None:
+            rows.append((f"{f['release_id']}: other issuers", comparison, "comparison"))
+    fig = go.Figure()
+    styles = {v: (d.VERDICT_SYMBOLS[v], colour, "circle", 12) for v, colour in t.VERDICT_COLORS.items()}
+    styles["comparison"] = ("other issuers (same model, no verdict)", t.RELEASE_COLOR, "diamond-open", 10)
+    for group, (name, colour, symbol, size) in styles.items():
+        members = [(label, j) for label, j, g in rows if g == group]
+        if not members:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[j["odds_ratio"] for _, j in members],
+                y=[label for label, _ in members],
+                mode="markers",
+                name=name,
+                marker=dict(color=colour, size=size, symbol=symbol, line=dict(width=1.5, color=colour)),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=[j["ci_high"] - j["odds_ratio"] for _, j in members],
+                    arrayminus=[j["odds_ratio"] - j["ci_low"] for _, j in members],
+                    color=colour,
+                    thickness=2,
+                    width=5,
+                ),
+                customdata=[
+                    [d.RELEASE_METRIC_LABELS[j["metric"]], j["rate_before"], j["rate_after"], j["ci_low"], j["ci_high"]]
+                    for _, j in members
+                ],
+                hovertemplate="%{y}<br>%{customdata[0]}: modelled %{customdata[1]:.1%} → %{customdata[2]:.1%}"
+                "<br>odds ratio %{x:.2g} (95% CI %{customdata[3]:.2g}–%{customdata[4]:.2g})<extra></extra>",
+            )
+        )
+    fig.add_vline(x=1, line_color="#888", line_width=1)
+    _layout(fig, height=height or 110 + 44 * len(rows), legend=True)
+    # a log axis over every interval drawn (Plotly's autorange leaves out error bars on a log axis)
+    ends = [v for _, j, _ in rows for v in (j["ci_low"], j["ci_high"]) if v is not None and v > 0] + [1.0]
+    low, high = math.log10(min(ends)) - 0.15, math.log10(max(ends)) + 0.15
+    ticks = [v for v in ODDS_TICKS if low <= math.log10(v) <= high]
+    fig.update_xaxes(
+        type="log",
+        range=[low, high],
+        tickvals=ticks,
+        ticktext=[f"{v:g}" for v in ticks],
+        title="odds ratio at the release, trend-adjusted (below 1: the rate dropped)",
+    )
+    fig.update_yaxes(
+        autorange="reversed", type="category", categoryorder="array", categoryarray=[label for label, _, _ in rows]
+    )
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+ODDS_TICKS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 
 
 def backlog_aging_chart(backlog: list[dict[str, Any]], *, height: int = 360, dark: bool = False) -> go.Figure:
