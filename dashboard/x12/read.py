@@ -13,27 +13,40 @@ maps). A file with any finding, from the validator or from the mapping here (an 
 time code, a plan id that is not 16 characters, ...), is rejected whole: the result carries the
 findings and no rows or acknowledgements.
 
-Mapping decisions beyond the data contract:
+Mapping decisions beyond the data contract (the layout is the federally-facilitated marketplace's
+834 companion guide: the exchange's policy id in each member's 2300 REF*1L, the amounts in 2750
+reporting categories whose REF qualifier varies by category):
 
-* Policy id of an INS loop: its REF*1L; a loop without REF*1L joins the policy of the subscriber
-  loop (INS01 = Y) of the same set with the same REF*0F (on a dependent's loop REF*0F is the
-  subscriber's id); else its REF*0F is the policy id; else "loop{n}". enrollment_id is the
-  REF*1L, null when the policy id is not one.
+* Policy id of an INS loop: the first REF*1L of its 2300 loops, else its 2000 REF*1L; a loop
+  without either joins the policy of the subscriber loop (INS01 = Y) of the same set with the same
+  REF*0F (on a dependent's loop REF*0F is the subscriber's id); else its REF*0F is the policy id;
+  else "loop{n}". enrollment_id is that REF*1L, null when the policy id is not one. A 2300 REF*X9
+  (the issuer's own policy id, on effectuations) is not the exchange's and is not read.
 * From the lead loop (the subscriber's, else the first): the first 2300 REF*CE, the first 2300
-  DTP*348, the 2100A DMG, the first REF*9X after N1*75*PRE AMT TOT / N1*75*APTC AMT in its own
-  2750 loops. A plan id that is not 16 characters once hyphens are removed, or an amount that is
-  not whole cents (or beyond decimal(10,2)), rejects the file.
+  DTP*348, the 2100A DMG. Reporting categories (2750: N1*75*{name}, then one REF): the amount is
+  REF02 whatever the qualifier (PRE AMT TOT and PRE AMT 1 come in 9X, APTC AMT and TOT RES AMT in
+  9V, but a sender may use another); PRE AMT TOT, APTC AMT and TOT RES AMT are read from the lead
+  loop, else from the first loop of the policy that carries them. A plan id that is not 16
+  characters once hyphens are removed, or one of those amounts that is not whole cents (or beyond
+  decimal(10,2)), rejects the file.
+* TOT RES AMT (what the enrollees owe) is not stored; when it and PRE AMT TOT are present and it is
+  not PRE AMT TOT - APTC AMT (0 when absent), the row is kept and the result carries a warning
+  naming the policy.
 * transaction_id: `{ISA06}-{ISA13}-{GS06}-{ST02}-{policy id}-{8 hex digits of sha256 of the set's
   segments}`: stable on re-ingestion, and distinct for different sets that reuse control numbers.
 * sent_at: GS04/GS05 in the BGN05 zone; at a daylight-saving change an ambiguous local time is
   read as the first of its two instants (zoneinfo's fold = 0), a skipped one with the offset
   before the change.
 
-Everything here is pure: no printing, no files written.
+pyx12 parses its implementation-guide maps on every validation (about 0.1 s); validate() hands it
+maps parsed once per process instead (see _load_map_once).
+
+Everything else here is pure: no printing, no files written.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -48,6 +61,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyx12.errors
+import pyx12.map_if
 import pyx12.params
 import pyx12.segment
 import pyx12.x12file
@@ -97,6 +111,35 @@ PLAN_ID_LENGTH = 16
 _MAX_MONEY = Decimal("99999999.99")  # decimal(10,2)
 _ENVELOPE = ("ISA", "GS", "ST", "SE", "GE", "IEA")
 _LOG_LINE = re.compile(r"Line:(\d+) SEG:\S+ - (.*)$")
+
+# The reporting categories (2750 N1*75*{name}) that become columns or are checked against them.
+PREMIUM_TOTAL = "PRE AMT TOT"
+APTC = "APTC AMT"
+RESPONSIBLE_TOTAL = "TOT RES AMT"
+_MONEY_CATEGORIES = (PREMIUM_TOTAL, APTC, RESPONSIBLE_TOTAL)
+
+# pyx12's x12n_document parses each map it needs with pyx12.map_if.load_map_file, on every call:
+# about 0.1 s a file for the 834's, most of the time a small file takes. Validating a file does not
+# change a map (the walker keeps its counts apart; nodes only cache their own paths), so one parsed
+# map serves every file of a process. Only calls with this module's own params object are served
+# from the cache; anyone else using pyx12 in the process gets pyx12's loader unchanged.
+_PARAMS = pyx12.params.ParamsBase()
+_pyx12_load_map_file = pyx12.map_if.load_map_file
+
+
+@functools.cache
+def _parsed_map(map_file: str, map_path: str | None) -> Any:
+    return _pyx12_load_map_file(map_file, _PARAMS, map_path)
+
+
+def _load_map_once(map_file: str, param: pyx12.params.ParamsBase, map_path: str | None = None) -> Any:
+    if param is _PARAMS:
+        return _parsed_map(map_file, map_path)
+    return _pyx12_load_map_file(map_file, param, map_path)
+
+
+if getattr(pyx12.map_if.load_map_file, "__module__", None) != __name__:
+    pyx12.map_if.load_map_file = _load_map_once
 
 
 @dataclass(frozen=True)
@@ -158,13 +201,15 @@ class Ack:
 
 @dataclass
 class X12Result:
-    """What one file gave: kind ("834", "999", "834+999", or "rejected"), rows, acks, findings."""
+    """What one file gave: kind ("834", "999", "834+999", or "rejected"), rows, acks, findings, and
+    warnings (what is kept but looks wrong, e.g. a TOT RES AMT that is not the premium less the APTC)."""
 
     file: str
     sets: list[TransactionSet] = field(default_factory=list)
     acks: list[Ack] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     kinds: tuple[str, ...] = ()
+    warnings: list[Finding] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -277,7 +322,7 @@ def validate(text: str, name: str) -> tuple[list[Finding], list[_Seg]]:
     with _pyx12_log() as log:
         try:
             valid = pyx12.x12n_document.x12n_document(
-                pyx12.params.ParamsBase(), io.StringIO(text), None, None, None, report, callback=collect
+                _PARAMS, io.StringIO(text), None, None, None, report, callback=collect
             )
         except Exception as exc:  # noqa: BLE001 - whatever stops the validator, the file cannot be accepted
             # the callback runs after each segment, so the segment that stopped pyx12 is the next one
@@ -372,7 +417,7 @@ def read_x12(data: bytes | str, name: str, exchange_id: str = DEFAULT_EXCHANGE_I
     try:
         _map(segs, result, exchange_id.strip())
     except _Unmappable as exc:
-        result.sets, result.acks, result.kinds = [], [], ()
+        result.sets, result.acks, result.kinds, result.warnings = [], [], (), []
         result.findings = [
             Finding(
                 name, exc.seg.number if exc.seg else None, exc.seg.seg_id if exc.seg else None, exc.element, exc.message
@@ -418,7 +463,7 @@ def _map(segs: list[_Seg], result: X12Result, exchange_id: str) -> None:
         elif seg.seg_id == "SE":
             current.append(seg)
             if env.kind == KIND_834:
-                result.sets.append(_map_834(current, env, exchange_id))
+                result.sets.append(_map_834(current, env, exchange_id, result))
             else:
                 result.acks.extend(_map_999(current, env))
             current = []
@@ -466,14 +511,14 @@ def _zone(bgn: _Seg | None) -> tzinfo:
     return _ZONES[code]
 
 
-def _money(seg: _Seg) -> Decimal:
+def _money(seg: _Seg, category: str) -> Decimal:
     text = seg.value("REF02") or ""
     try:
         amount = Decimal(text)
     except InvalidOperation:
         amount = Decimal("NaN")
     if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")) or abs(amount) > _MAX_MONEY:
-        raise _Unmappable(seg, "REF02", f"{text!r} is not an amount in dollars and cents")
+        raise _Unmappable(seg, "REF02", f"{category} {text!r} is not an amount in dollars and cents")
     return amount.quantize(Decimal("0.01"))
 
 
@@ -484,16 +529,26 @@ class _Member:
     number: int  # 1-based position of the loop in the set
     ins: _Seg
     ref_0f: str | None = None
-    ref_1l: str | None = None
+    member_1l: str | None = None  # 2000 REF*1L
+    coverage_1l: str | None = None  # first 2300 REF*1L
     birth: _Seg | None = None  # 2100A DMG
     coverage: _Seg | None = None  # first 2300 DTP*348
     plan: _Seg | None = None  # first 2300 REF*CE
-    premium: _Seg | None = None  # first 2750 PRE AMT TOT's REF*9X
-    aptc: _Seg | None = None  # first 2750 APTC AMT's REF*9X
+    categories: dict[str, _Seg] = field(default_factory=dict)  # 2750 category name -> its first REF
 
     @property
     def is_subscriber(self) -> bool:
         return self.ins.value("INS01") == "Y"
+
+    @property
+    def ref_1l(self) -> str | None:
+        """The exchange's policy id on this loop: its 2300 REF*1L, else its 2000 REF*1L."""
+        return self.coverage_1l or self.member_1l
+
+
+def category_name(text: str | None) -> str:
+    """A reporting category's name (N102) as compared: upper case, runs of spaces as one."""
+    return " ".join((text or "").upper().split())
 
 
 def _members(segs: list[_Seg]) -> list[_Member]:
@@ -512,30 +567,31 @@ def _members(segs: list[_Seg]) -> list[_Member]:
         if loop == "2000" and seg.seg_id == "REF":
             if qualifier == "0F" and member.ref_0f is None:
                 member.ref_0f = seg.value("REF02")
-            elif qualifier == "1L" and member.ref_1l is None:
-                member.ref_1l = seg.value("REF02")
+            elif qualifier == "1L" and member.member_1l is None:
+                member.member_1l = seg.value("REF02")
         elif loop == "2100A" and seg.seg_id == "DMG" and member.birth is None:
             member.birth = seg
         elif loop == "2300" and seg.seg_id == "DTP" and qualifier == "348" and member.coverage is None:
             member.coverage = seg
-        elif loop == "2300" and seg.seg_id == "REF" and qualifier == "CE" and member.plan is None:
-            member.plan = seg
+        elif loop == "2300" and seg.seg_id == "REF":
+            if qualifier == "CE" and member.plan is None:
+                member.plan = seg
+            elif qualifier == "1L" and member.coverage_1l is None:
+                member.coverage_1l = seg.value("REF02")
         elif seg.seg_id == "LX" and loop == "2700":
             category = None
         elif loop == "2750" and seg.seg_id == "N1":
-            category = (seg.value("N102") or "").upper() if qualifier == "75" else None
-        elif loop == "2750" and seg.seg_id == "REF" and qualifier == "9X":
-            if category == "PRE AMT TOT" and member.premium is None:
-                member.premium = seg
-            elif category == "APTC AMT" and member.aptc is None:
-                member.aptc = seg
+            category = category_name(seg.value("N102")) if qualifier == "75" else None
+        elif loop == "2750" and seg.seg_id == "REF" and category:
+            # the qualifier differs by category (9X, 9V, 17, ...): the value is REF02 whatever it is
+            member.categories.setdefault(category, seg)
     return members
 
 
 def policy_groups(members: list[_Member]) -> dict[str, list[_Member]]:
     """The INS loops of one set grouped by policy id, in order of first appearance.
 
-    Policy id: the loop's REF*1L; else, for a loop without one, the REF*1L of the subscriber loop
+    Policy id: the loop's REF*1L (2300, else 2000); else, for a loop without one, the REF*1L of the subscriber loop
     (INS01 = Y) of the same set that carries the same REF*0F (the preceding one, else any), since
     on a dependent's loop REF*0F is the subscriber's id; else the REF*0F itself; else "loop{n}".
     """
@@ -565,7 +621,14 @@ def _set_digest(segs: list[_Seg]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
-def _map_834(segs: list[_Seg], env: _Envelope, exchange_id: str) -> TransactionSet:
+def _category(members: list[_Member], lead: _Member, name: str) -> _Seg | None:
+    """The REF of reporting category `name`: the lead loop's, else the first loop's of the policy that has one."""
+    if name in lead.categories:
+        return lead.categories[name]
+    return next((m.categories[name] for m in members if name in m.categories), None)
+
+
+def _map_834(segs: list[_Seg], env: _Envelope, exchange_id: str, result: X12Result) -> TransactionSet:
     assert env.isa is not None and env.gs is not None
     st = segs[0]
     sender, receiver = env.isa_id("ISA06"), env.isa_id("ISA08")
@@ -596,6 +659,27 @@ def _map_834(segs: list[_Seg], env: _Envelope, exchange_id: str) -> TransactionS
                 "no issuer id: no plan id (REF*CE) and an empty interchange id",
             )
         enrollment_id = policy if any(m.ref_1l == policy for m in members) else None
+        amounts = {}
+        for name in _MONEY_CATEGORIES:
+            ref = _category(members, lead, name)
+            amounts[name] = _money(ref, name) if ref is not None else None
+        responsible = amounts[RESPONSIBLE_TOTAL]
+        if responsible is not None and amounts[PREMIUM_TOTAL] is not None:
+            aptc = amounts[APTC] or Decimal("0.00")
+            expected = amounts[PREMIUM_TOTAL] - aptc
+            if responsible != expected:
+                ref = _category(members, lead, RESPONSIBLE_TOTAL)
+                assert ref is not None
+                result.warnings.append(
+                    Finding(
+                        result.file,
+                        ref.number,
+                        ref.seg_id,
+                        "REF02",
+                        f"policy {policy}: {RESPONSIBLE_TOTAL} {responsible} is not {PREMIUM_TOTAL} "
+                        f"{amounts[PREMIUM_TOTAL]} - {APTC} {aptc} = {expected}; the row is kept",
+                    )
+                )
         rows.append(
             {
                 "transaction_id": f"{prefix}-{policy}-{digest}",
@@ -610,8 +694,8 @@ def _map_834(segs: list[_Seg], env: _Envelope, exchange_id: str) -> TransactionS
                 "error_code": None,
                 "plan_id": plan_id,
                 "coverage_start_date": _coverage(lead.coverage),
-                "total_premium": _money(lead.premium) if lead.premium else None,
-                "aptc_amount": _money(lead.aptc) if lead.aptc else None,
+                "total_premium": amounts[PREMIUM_TOTAL],
+                "aptc_amount": amounts[APTC],
                 "member_count": len(members),
                 "subscriber_birth_date": _parse_d8(lead.birth, "DMG02")
                 if lead.birth and lead.birth.value("DMG02")
