@@ -2,10 +2,14 @@
 
 The demo generator uses it so that the same export can arrive as parquet or as X12: one
 interchange per (direction, issuer), one functional group per 834 row (GS04/GS05 carry its
-`sent_at`, read in the zone of BGN05), one INS loop per member, the premium and subsidy in 2750
-reporting categories; and one 999 group per acknowledged 834 (its GS04/GS05, in UTC, is the
-acknowledgement's time). `x12_representable` says what a row must look like to survive the trip.
-"""
+`sent_at`, read in the zone of BGN05), one INS loop per member, in the layout of the
+federally-facilitated marketplace's 834 companion guide: loop 2000 carries the subscriber id
+(`REF*0F`) and the member id (`REF*17`); each member's 2300 loop carries the plan (`REF*CE`) and
+the exchange's policy id (`REF*1L`); the 2750 reporting categories carry each member's premium
+(`PRE AMT 1`, `REF*9X`) and, on the subscriber, `PRE AMT TOT` (`REF*9X`), `APTC AMT` and
+`TOT RES AMT` (`REF*9V`, the premium less the APTC, so reading it back never warns) and the
+`RATING AREA` (`REF*9X`). One 999 group per acknowledged 834 (its GS04/GS05, in UTC, is the
+acknowledgement's time). `x12_representable` says what a row must look like to survive the trip."""
 
 from __future__ import annotations
 
@@ -81,6 +85,17 @@ def _zone(sent_at: datetime, zone: str) -> tuple[datetime, str]:
 
 def _money(value: Any) -> str:
     return str(Decimal(str(value)).quantize(Decimal("0.01")))
+
+
+def _members(row: dict[str, Any]) -> int:
+    return max(1, int(row["member_count"] or 1))
+
+
+def _share(total: Any, members: int, member: int) -> Decimal:
+    """Member `member`'s part of `total`, in cents: equal parts, the first members taking the odd cents."""
+    cents = int(Decimal(_money(total)) * 100)
+    part, odd = divmod(cents, members)
+    return Decimal(part + (1 if member < odd else 0)) / 100
 
 
 def _d8(value) -> str:
@@ -162,9 +177,8 @@ class X12Writer:
             f"N1*P5*HEALTH INSURANCE MARKETPLACE*FI*{_tax_id(self.exchange_id)}",
             f"N1*IN*ISSUER {row['issuer_id']}*FI*{_tax_id(row['issuer_id'])}",
         ]
-        subscriber = row["enrollment_id"] or self._subscriber_id(row, env)
-        members = max(1, int(row["member_count"] or 1))
-        for member in range(members):
+        subscriber = self._subscriber_id(row, env)
+        for member in range(_members(row)):
             body += self._member(row, subscriber, member)
         body.append(f"SE*{len(body) + 1}*{st}")
         return [
@@ -180,10 +194,9 @@ class X12Writer:
             f"INS*{'Y' if is_subscriber else 'N'}*{'18' if is_subscriber else '19'}*"
             f"{row['maintenance_type']}*{reason}*A",
             f"REF*0F*{subscriber}",
+            f"REF*17*{subscriber}{member + 1:02d}",
+            f"NM1*IL*1*MEMBER{member}*{'SUBSCRIBER' if is_subscriber else 'DEPENDENT'}",
         ]
-        if row["enrollment_id"]:
-            out.append(f"REF*1L*{row['enrollment_id']}")
-        out.append(f"NM1*IL*1*MEMBER{member}*{'SUBSCRIBER' if is_subscriber else 'DEPENDENT'}")
         if is_subscriber:
             out += ["N3*1 MAIN STREET", "N4*ANYTOWN*NC*27601"]
         birth = row["subscriber_birth_date"] if is_subscriber else None
@@ -194,17 +207,27 @@ class X12Writer:
             out.append(f"DTP*348*D8*{_d8(row['coverage_start_date'])}")
         if row["plan_id"]:
             out.append(f"REF*CE*{row['plan_id']}")
+        if row["enrollment_id"]:
+            out.append(f"REF*1L*{row['enrollment_id']}")
+        categories = []  # (name, REF qualifier, value)
+        premium, aptc = row["total_premium"], row["aptc_amount"]
+        if premium is not None:
+            categories.append(("PRE AMT 1", "9X", _money(_share(premium, _members(row), member))))
         if is_subscriber:
-            categories = [
-                (label, row[key])
-                for label, key in (("PRE AMT TOT", "total_premium"), ("APTC AMT", "aptc_amount"))
-                if row[key] is not None
-            ]
-            if categories:
-                out.append("LS*2700")
-                for number, (label, amount) in enumerate(categories, start=1):
-                    out += [f"LX*{number}", f"N1*75*{label}", f"REF*9X*{_money(amount)}"]
-                out.append("LE*2700")
+            if premium is not None:
+                categories.append(("PRE AMT TOT", "9X", _money(premium)))
+            if aptc is not None:
+                categories.append(("APTC AMT", "9V", _money(aptc)))
+            if premium is not None:
+                owed = Decimal(_money(premium)) - Decimal(_money(aptc if aptc is not None else 0))
+                categories.append(("TOT RES AMT", "9V", _money(owed)))
+            if row["plan_id"]:
+                categories.append(("RATING AREA", "9X", f"R-{row['plan_id'][5:7]}001"))
+        if categories:
+            out.append("LS*2700")
+            for number, (name, qualifier, value) in enumerate(categories, start=1):
+                out += [f"LX*{number}", f"N1*75*{name}", f"REF*{qualifier}*{value}"]
+            out.append("LE*2700")
         return out
 
     # --------------------------------------------------------------------- 999
