@@ -16,6 +16,7 @@ from dashboard import demo
 from dashboard import metrics as m
 from dashboard.definitions import FUNNEL_FLAG_LABELS, FUNNEL_MEASURES
 from dashboard.engine import Engine
+from dashboard.ui import FUNNEL_COLUMNS
 
 # Dec 2: one coverage start, days ahead. Jan 5: Jan 1 is past due while Feb 1 is ahead. Mar 5: every due
 # date has passed, so the panel leads with the latest past one. None: the latest time in the export
@@ -158,36 +159,39 @@ def funnel_plot_specs(at) -> dict[str, dict]:
     return out
 
 
-def named_on_plot(spec: dict) -> dict[str, str]:
-    """issuer id -> the flag of its trace, for every issuer named on the plot ('Name (id)')."""
-    flag_of = {label: flag for flag, label in FUNNEL_FLAG_LABELS.items()}
-    return {
-        re.search(r"\(([^()]+)\)$", text).group(1): flag_of[trace["name"]]
-        for trace in spec["data"]
-        if trace.get("mode") == "markers+text"
-        for text in trace["text"]
-    }
+def named_on_plot(spec: dict) -> list[str]:
+    """The names written on the plot (the issuers outside the limits)."""
+    return sorted(text for trace in spec["data"] if trace.get("mode") == "markers+text" for text in trace["text"])
+
+
+def flagged_tables(at) -> dict[str, list[dict]]:
+    """measure -> the rows of the table of issuers outside its limits under the funnel plot."""
+    out = {}
+    for frame in at.dataframe:
+        table = frame.value
+        for measure, (volume, _, _) in FUNNEL_COLUMNS.items():
+            if "Where" in table.columns and volume in table.columns:
+                out[measure] = table.to_dict("records")
+    return out
 
 
 @pytest.mark.parametrize("as_of", ["2013-12-02T00:00:00", "2014-01-05T00:00:00", "2014-03-05T00:00:00"])
 def test_the_funnel_plots_name_the_issuers_the_report_flags(app, export_dir, as_of):
     comparison = report_at(export_dir, as_of)["issuer_comparison"]
     at = app("overview", as_of=as_of)
-    specs = funnel_plot_specs(at)
-    names = {r["issuer_id"]: r for r in m.issuer_directory(Engine(export_dir))}
-    captions = [c.value for c in at.caption if c.value.startswith(("Outside the limits", "Every issuer"))]
-    assert any(c.value.startswith("How to read:") for c in at.caption)
-    drawn = [measure for measure in ("effectuation", "error_834") if comparison[measure] is not None]
+    specs, tables = funnel_plot_specs(at), flagged_tables(at)
+    names = {r["issuer_id"]: r["issuer_name"] for r in m.issuer_directory(Engine(export_dir))}
+    drawn = [measure for measure in FUNNEL_MEASURES if comparison[measure] is not None]
     assert sorted(specs) == sorted(drawn)
-    for measure, caption in zip(drawn, captions, strict=True):
+    for measure in drawn:
         flagged = {i["issuer_id"]: i["flag"] for i in comparison[measure]["issuers"] if i["flag"] != "within"}
-        assert named_on_plot(specs[measure]) == flagged
-        for issuer, flag in flagged.items():
-            assert f"{names[issuer]['issuer_name']} ({issuer})" in caption
-            assert FUNNEL_FLAG_LABELS[flag] in caption
+        assert named_on_plot(specs[measure]) == sorted(names[i] for i in flagged)
+        listed = {re.search(r"\(([^()]+)\)$", r["Issuer"]).group(1): r["Where"] for r in tables.get(measure, [])}
+        assert listed == {i: FUNNEL_FLAG_LABELS[flag] for i, flag in flagged.items()}
+    assert sum(c.value.startswith("How to read this:") for c in at.caption) == len(drawn)
     for measure in FUNNEL_MEASURES:
         if comparison[measure] is None:
-            assert any("No data: a funnel plot needs at least 3 issuers" in i.value for i in at.info)
+            assert any(i.value.startswith("Comparing issuers needs at least 3 issuers") for i in at.info)
     # the raw-rate rankings are gone
     assert not any("Lowest effectuation rates" in s.value or "Highest 834 error" in s.value for s in at.subheader)
 
@@ -207,7 +211,8 @@ def test_an_account_manager_sees_no_funnel_plot(export_dir, app_page, tmp_path):
         as_of="2014-01-05T00:00:00",
     )
     assert funnel_plot_specs(at) == {}
-    why = [i.value for i in at.info if i.value.startswith("No funnel plot")]
+    assert sum(i.value.startswith("Comparing issuers needs at least 3 issuers") for i in at.info) == 2
+    why = [c.value for c in at.caption if c.value.startswith("Your access covers")]
     assert len(why) == 2
     assert all(f"{directory[mine.issuer_id]['issuer_name']} ({mine.issuer_id})" in w for w in why)
     # the deadline panel is the report's for that issuer alone
@@ -243,11 +248,13 @@ def test_an_empty_view_says_no_data_in_every_new_panel(app, params):
     assert any(
         v.startswith("No data: nobody in this view has a plan selected for a coverage start date") for v in infos
     )
-    assert not at.dataframe  # no deadline table
+    assert not any("Coverage start" in frame.value.columns for frame in at.dataframe)  # no deadline table
+    assert "No enrollments match these filters." in infos
+    needs = "Comparing issuers needs at least 3 issuers with"
     if "as_of" in params:  # before the first 834, neither funnel plot has anything to compare
-        assert sum(v.startswith("No data: a funnel plot needs") for v in infos) == 2
+        assert sum(v.startswith(needs) for v in infos) == 2
     else:  # the application window does not apply to the 834 comparison (docs/signals.md)
-        assert any(v.startswith("No data: a funnel plot needs at least 3 issuers with plans selected") for v in infos)
+        assert any(v.startswith(f"{needs} plans selected") for v in infos)
     assert not at.error
     standup = app("standup", **params)
     assert countdown_text(standup) == "Coverage deadline: no data in this view"

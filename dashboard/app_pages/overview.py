@@ -39,7 +39,6 @@ with st.spinner("Computing…"):
     daily = serving.get(view, "errors_daily")
     never_trend = serving.get(view, "never_sent_trend")
     backlog_trend = serving.get(view, "backlog_trend")
-    comparison = serving.get(view, "issuer_comparison")
 
 
 # ------------------------------------------------------------------------- the coverage deadline
@@ -173,48 +172,19 @@ with st.container(border=True, key="deadline_panel"):
 # ----------------------------------------------------------------------------- issuer comparison
 
 
-def named_outside(part: dict, names: dict[str, str]) -> str:
-    """The issuers outside the limits, grouped by how far, as one line."""
-    groups = []
-    for flag, flag_label in d.FUNNEL_FLAG_LABELS.items():
-        if flag == "within":
-            continue
-        ids = [i["issuer_id"] for i in part["issuers"] if i["flag"] == flag]
-        if ids:
-            groups.append(f"{flag_label}: " + ", ".join(names.get(i, i) for i in ids))
-    if not groups:
-        return "Every issuer is within the limits."
-    return "Outside the limits: " + "; ".join(groups) + "."
-
-
-def no_funnel_plot_reason(measure: str) -> str:
-    units = "834s sent in the last 28 days" if measure == "error_834" else "plans selected"
-    if view.scope.issuers is not None:
-        mine = serving.issuer_names(view)
-        return (
-            f"No funnel plot: it compares at least 3 issuers with {units}, and your access covers only "
-            f"{', '.join(mine.get(i, i) for i in view.scope.issuers)}. An average that includes other issuers' "
-            "numbers is not shown to you."
-        )
-    return f"No data: a funnel plot needs at least 3 issuers with {units} in this view."
-
-
 def comparison_section() -> None:
+    """The funnel plots (ui.funnel_plot_panel: the issuers outside the limits named on the plot and
+    listed, how to read it, or why there is none), effectuation first: it is the Overview's question."""
     st.subheader("Issuers compared fairly")
-    st.caption(
-        "How to read: each dot is an issuer, its volume across and its rate up; the line is the rate of all "
-        "issuers in view and the funnel around it narrows as volume grows, so only an issuer outside the funnel "
-        "is unusual (outside the dashed 95% lines worth a look, outside the solid 99.8% lines almost certainly real)."
-    )
-    names = serving.issuer_names(view)
     for measure in ("effectuation", "error_834"):
         st.markdown(f"**{d.FUNNEL_MEASURES[measure]['title']}**")
-        part = comparison[measure] if comparison else None
-        if part is None:
-            ui.empty(no_funnel_plot_reason(measure))
-            continue
-        st.plotly_chart(charts.funnel_plot(part, names, measure=measure, height=480), key=f"overview_funnel_{measure}")
-        st.caption(named_outside(part, names))
+        drawn = ui.funnel_plot_panel(view, measure, key=f"overview_funnel_{measure}")
+        if drawn is None and view.scope.issuers is not None:
+            mine = serving.issuer_names(view)
+            st.caption(
+                f"Your access covers {', '.join(mine.get(i, i) for i in view.scope.issuers)}: a comparison "
+                "would show you an average that includes other issuers' numbers."
+            )
 
 
 if funnel.total[0]["count"] == 0:
@@ -253,10 +223,8 @@ with left:
 with right:
     st.subheader("Daily 834 error rate, with every release")
     if daily:
-        verdicts = m.release_verdicts(serving.get(view, "fix_impact"))
-        st.plotly_chart(
-            charts.error_rate_chart(daily, serving.get(view, "releases"), verdicts=verdicts), key="overview_errors"
-        )
+        releases, verdicts = ui.release_markers(view)  # each release with its verdict (fix_impact's `its`)
+        st.plotly_chart(charts.error_rate_chart(daily, releases, verdicts=verdicts), key="overview_errors")
         st.caption(
             "Each release line carries its trend-adjusted verdict on the failure it was meant to fix "
             f"({', '.join(d.VERDICT_SYMBOLS.values())}); hover its label for the numbers."
