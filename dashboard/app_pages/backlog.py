@@ -36,7 +36,8 @@ with left:
     st.plotly_chart(charts.backlog_aging_chart(backlog), key="aging")
 with right:
     st.subheader("Backlog by day")
-    st.plotly_chart(charts.backlog_trend_chart(trend, serving.get(view, "releases")), key="trend")
+    releases, verdicts = ui.release_markers(view)
+    st.plotly_chart(charts.backlog_trend_chart(trend, releases, verdicts=verdicts), key="trend")
 
 by_stage = m.backlog_by_stage(backlog)
 oldest = pd.DataFrame(

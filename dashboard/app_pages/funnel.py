@@ -30,6 +30,18 @@ with right:
     st.dataframe(ui.stage_table(funnel.total), hide_index=True, column_config=ui.STAGE_TABLE_CONFIG)
     ui.kpi(st, "cancelled", funnel.cancelled)
 
+# The two failures between the funnel's stages, day by day: they are read here, beside the funnel,
+# because each is the failure of one step of it (a plan selected with no 834 within 24 h is the step
+# to '834 sent' failing; a failed payment redirect is the step from the payment page to 'paid'); the
+# backlog page counts who is waiting now, not how often a step fails.
+fixes = serving.get(view, "fix_impact")
+releases, verdicts = ui.release_markers(view, fixes)
+st.subheader("Is a step failing more than usual?")
+st.markdown("**Late 834s**: plans selected with no 834 to their issuer within 24 hours")
+ui.control_chart_panel(view, "late_834", key="control_late_834", fixes=fixes, height=360, how_to_read=False)
+st.markdown("**Payment redirect failures**: redirects to the issuer's payment page that failed")
+ui.control_chart_panel(view, "redirect_failure", key="control_redirect_failure", fixes=fixes, height=360)
+
 st.subheader("Stage conversion by issuer and by state")
 st.caption(
     "Step conversion into each stage (count ÷ count at the stage before). Click a column header to sort; "
@@ -50,10 +62,15 @@ def heat_table(groups: dict, label: str, names_of=None) -> pd.DataFrame:
 
 
 config = {
-    d.STAGE_LABELS[s]: st.column_config.ProgressColumn(d.STAGE_LABELS[s], format="percent", min_value=0, max_value=1)
+    # narrow columns: the whole row fits a 1366 px screen (the label wraps into the header's tooltip)
+    d.STAGE_LABELS[s]: st.column_config.ProgressColumn(
+        d.STAGE_LABELS[s], format="percent", min_value=0, max_value=1, width="small"
+    )
     for s in d.STAGES[1:]
 }
-config["Overall"] = st.column_config.ProgressColumn("Applied → effectuated", format="percent", min_value=0, max_value=1)
+config["Overall"] = st.column_config.ProgressColumn(
+    "Applied → effectuated", format="percent", min_value=0, max_value=1, width="small"
+)
 config["key"] = None
 tab_issuer, tab_state = st.tabs(["By issuer", "By state"])
 for tab, groups, label, key, names_of in (
@@ -154,4 +171,4 @@ with right:
 
 st.subheader("Conversion by application week, with releases")
 weeks = serving.get(view, "conversion_by_week")
-st.plotly_chart(charts.conversion_by_week_chart(weeks, serving.get(view, "releases")), key="weekly")
+st.plotly_chart(charts.conversion_by_week_chart(weeks, releases, verdicts=verdicts), key="weekly")
