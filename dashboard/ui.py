@@ -180,7 +180,8 @@ FUNNEL_PLOT_HOW_TO_READ = (
     "How to read this: each dot is an issuer, its volume across (log scale) and its rate up. The horizontal line "
     "is the rate of all issuers in view; the funnel narrows as volume grows, because a big issuer's rate moves "
     "less by chance. Only an issuer outside the funnel is unusual: outside the dashed lines (95%) is worth a "
-    "look, outside the solid lines (99.8%) is almost certainly real."
+    "look, outside the solid lines (99.8%) is almost certainly real. By chance alone about 1 issuer in 20 falls "
+    "outside the 95% limits, so among many issuers start with those outside the 99.8% limits."
 )
 # the comparison's columns, per funnel-plot measure: volume, failures (or successes), rate
 FUNNEL_COLUMNS = {

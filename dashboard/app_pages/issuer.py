@@ -1,5 +1,7 @@
 """Issuer view: everything for one issuer, and the records its account manager needs to chase."""
 
+from datetime import timedelta
+
 import pandas as pd
 import streamlit as st
 
@@ -29,7 +31,8 @@ st.markdown(ui.describe_filters(focus))
 
 with st.spinner("Computing…"):
     funnel = serving.get(focus, "funnel")
-    errors = serving.get(focus, "errors")
+    recent = serving.get(focus, "errors_recent")
+    recent_before = serving.get(focus.at(focus.as_of - timedelta(days=7)), "errors_recent")
     risk = serving.get(focus, "payment_deadline_risk")
     backlog = serving.get(focus, "backlog")
     recon = serving.get(focus, "reconciliation")
@@ -39,48 +42,84 @@ counts = funnel.counts
 now = {
     "plan_selected": counts["plan_selected"],
     "effectuation_rate": m.effectuation_rate(counts),
-    "error_rate": errors["rate"],
+    "error_rate_recent": recent["rate"],
     "backlog": m.backlog_total(backlog),
     "past_due": risk["past_due"],
 }
-for column, key in zip(st.columns(5), now, strict=True):
-    ui.kpi(column, key, now[key])
+previous = {"error_rate_recent": recent_before["rate"]}  # the last 7 days' rate, against a week earlier
+tiles = st.container(horizontal=True, gap="small")  # tiles wrap rather than cut their labels
+for key in now:
+    ui.kpi(tiles, key, now[key], previous.get(key))
 
+# this issuer's own charts: the view narrowed to it, its releases carrying their verdicts
+releases, verdicts = ui.release_markers(focus, fixes)
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Funnel")
     if counts["applied"]:
         st.plotly_chart(charts.funnel_chart(funnel.total), key="issuer_funnel")
     else:
-        ui.empty("No enrollment of this issuer in this view.")
+        ui.empty("No data: no enrollment of this issuer in this view.")
 with right:
     st.subheader("Daily 834 error rate")
+    ui.control_chart_panel(
+        focus, "error_834", key="issuer_control_error_834", fixes=fixes, height=460, how_to_read=False, list_columns=1
+    )
     daily = serving.get(focus, "errors_daily")
     if daily:
-        st.plotly_chart(
-            charts.error_rate_chart(daily, serving.get(focus, "releases"), categories=True), key="issuer_err"
-        )
-    else:
-        ui.empty("No outbound 834 to this issuer in this view.")
+        with st.expander("By error category"):
+            st.plotly_chart(
+                charts.error_rate_chart(daily, releases, categories=True, verdicts=verdicts), key="issuer_err"
+            )
 
-st.subheader("Releases and this issuer's 834s")
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "Release": f["release_id"],
-                "For issuer": "this issuer" if f["issuer_id"] else "all",
-                "Rate before": f["before"]["rate"],
-                "Rate after": f["after"]["rate"],
-                "Change": f["change"],
-                "Verdict": f["verdict"],
-            }
-            for f in fixes
-        ]
-    ),
-    hide_index=True,
-    column_config={k: st.column_config.NumberColumn(format="percent") for k in ("Rate before", "Rate after", "Change")},
+left, right = st.columns(2)
+with left:
+    st.subheader("Late 834s")
+    ui.control_chart_panel(
+        focus, "late_834", key="issuer_control_late_834", fixes=fixes, height=440, how_to_read=False, list_columns=1
+    )
+with right:
+    st.subheader("Payment redirect failures")
+    ui.control_chart_panel(
+        focus,
+        "redirect_failure",
+        key="issuer_control_redirect",
+        fixes=fixes,
+        height=440,
+        how_to_read=False,
+        list_columns=1,
+    )
+st.caption(ui.CONTROL_CHART_HOW_TO_READ)
+
+st.subheader("Releases and this issuer")
+st.caption(
+    "Each release judged on the failure it was meant to fix, on this issuer's units only, trend-adjusted "
+    "(14 days each side). A release for another issuer has none of this issuer's units: too little data."
 )
+ui.release_verdicts_section(fixes, names, key="issuer_its_chart", this_issuer=issuer)
+if fixes:
+    detail = st.expander(
+        "Detail: this issuer's 834 error rate 7 days before and after each release (no trend adjustment)"
+    )
+    detail.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Release": f["release_id"],
+                    "For issuer": ui.issuer_text(f["issuer_id"], names, issuer) if f["issuer_id"] else "all",
+                    "Rate before": f["before"]["rate"],
+                    "Rate after": f["after"]["rate"],
+                    "Change": f["change"],
+                    "Verdict": f["verdict"],
+                }
+                for f in fixes
+            ]
+        ),
+        hide_index=True,
+        column_config={
+            k: st.column_config.NumberColumn(format="percent") for k in ("Rate before", "Rate after", "Change")
+        },
+    )
 
 st.subheader("Backlog")
 if now["backlog"]:
