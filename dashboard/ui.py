@@ -156,9 +156,14 @@ def stage_table(stages: list[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
+# short headers (the full name in each one's tooltip): the five columns fit half a 1366 px screen
 STAGE_TABLE_CONFIG = {
-    "Step conversion": st.column_config.NumberColumn(format="percent"),
-    "Overall conversion": st.column_config.NumberColumn(format="percent"),
+    "Step conversion": st.column_config.NumberColumn(
+        "Step", format="percent", help="Step conversion: count ÷ count at the stage before"
+    ),
+    "Overall conversion": st.column_config.NumberColumn(
+        "Overall", format="percent", help="Overall conversion: count ÷ applications"
+    ),
     "Enrollments": st.column_config.NumberColumn(format="localized"),
     "Drop-off": st.column_config.NumberColumn(format="localized"),
 }
@@ -375,7 +380,17 @@ def verdict_line(fix: dict[str, Any], names: dict[str, str], *, this_issuer: str
             "had no failure, or only failures, or the model could not be fitted)"
         )
     comparison = comparison_text(judged["comparison"])
-    return f"{head} — {body}" + (f"; {comparison}" if comparison else "")
+    overlapping = fix["overlapping_releases"]
+    return (
+        f"{head} — {body}"
+        + (f"; {comparison}" if comparison else "")
+        + (
+            f" (also deployed within {metrics.DEFAULT_WINDOW_DAYS} days: {', '.join(overlapping)}; "
+            "their effects cannot be told apart)"
+            if overlapping
+            else ""
+        )
+    )
 
 
 def release_verdict_table(fixes: list[dict[str, Any]], names: dict[str, str], *, this_issuer: str | None = None):

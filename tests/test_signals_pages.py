@@ -229,6 +229,10 @@ def test_release_verdicts_are_reports_trend_adjusted_judgements(app, report, dir
     assert f"odds ratio {odds(fix)}" in line
     assert f"{format_value('rate', fix['rate_before'])} → {format_value('rate', fix['rate_after'])}" in line
     assert "p < 0.001" in line if fix["p_value"] < 0.001 else f"p = {fix['p_value']:.3f}" in line
+    # a release deployed within the window of another is named beside its verdict (metrics.md)
+    overlapping = fix_of(report, "R-2013-12-01-834")["overlapping_releases"]
+    assert overlapping == ["R-2013-11-30-front-end"]
+    assert f"also deployed within 7 days: {', '.join(overlapping)}" in line
 
     table = table_with(at, "Odds ratio (95% CI)").set_index("Release")
     row = table.loc["R-2013-12-01-834"]

@@ -23,7 +23,7 @@ if funnel.total[0]["count"] == 0:
     ui.empty()
     st.stop()
 
-left, right = st.columns([3, 2])
+left, right = st.columns(2)  # the stage table's five columns fit beside the funnel at 1366 px
 with left:
     st.plotly_chart(charts.funnel_chart(funnel.total), key="funnel_chart")
 with right:

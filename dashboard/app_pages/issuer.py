@@ -89,7 +89,11 @@ with right:
         how_to_read=False,
         list_columns=1,
     )
-st.caption(ui.CONTROL_CHART_HOW_TO_READ)
+st.caption(
+    ui.CONTROL_CHART_HOW_TO_READ + " For an issuer with few units a day, most days have none or one: a single "
+    "failure can cross the upper limit and a string of days without one reads as a run below the centre line, "
+    "so check the day's counts in the tooltip before acting on a signal."
+)
 
 st.subheader("Releases and this issuer")
 st.caption(
