@@ -10,7 +10,7 @@ from tests.browser.browserkit import SCREENSHOTS, Server, open_page
 
 # page -> (minimum Plotly charts drawn, text that must be on the page); every page of the app has one
 EXPECTED = {
-    "overview": (4, "Lowest effectuation rates"),
+    "overview": (4, "Coverage deadline"),
     "funnel": (3, "Who dropped out at a stage"),
     "errors": (3, "Did each release lower the error rate?"),
     "backlog": (2, "Work lists"),
