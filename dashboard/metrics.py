@@ -208,9 +208,15 @@ def releases(q: Request) -> list[dict[str, Any]]:
     )
 
 
-def fix_impact(q: Request, window_days: int = DEFAULT_WINDOW_DAYS, its_days: int | None = None) -> list[dict[str, Any]]:
+def fix_impact(
+    q: Request,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    its_days: int | None = None,
+    its: dict[str, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """Each visible release: the 834 error rate in the `window_days` before and after it (metrics.md),
-    and its trend-adjusted judgement on its own metric (`its`, signals.md; W = its_days, default 14)."""
+    and its trend-adjusted judgement on its own metric (`its`, signals.md; W = its_days, default 14).
+    `its`: release_its(q, its_days) when the caller has it already (the dashboard's cache)."""
     f = q.effective_filters.cohort_params()
     rows = q.engine.rows(
         "fix_impact_counts",
@@ -220,7 +226,7 @@ def fix_impact(q: Request, window_days: int = DEFAULT_WINDOW_DAYS, its_days: int
         issuers=f["issuers"],
         release_issuers=list(q.scope.issuers) if q.scope.issuers is not None else None,
     )
-    trend_adjusted = release_its(q, DEFAULT_ITS_DAYS if its_days is None else its_days)
+    trend_adjusted = its if its is not None else release_its(q, DEFAULT_ITS_DAYS if its_days is None else its_days)
     out = []
     for r in rows:
         sides = {}

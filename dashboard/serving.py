@@ -305,9 +305,44 @@ def _cached(
     return getattr(m, name)(m.Request(_engine, as_of, filters, scope), **dict(kwargs))
 
 
+@st.cache_data(max_entries=500, ttl=config.cache_ttl_seconds(), show_spinner=False)
+def _cached_from(
+    name: str,
+    fingerprint: str,
+    as_of: datetime,
+    filters: m.Filters,
+    scope: m.Scope,
+    kwargs: tuple,
+    _engine: Engine,
+    _given: dict[str, Any],
+) -> Any:
+    """A metric that reuses another cached result (`_given`, itself a function of the same key)."""
+    return getattr(m, name)(m.Request(_engine, as_of, filters, scope), **dict(kwargs), **_given)
+
+
 def get(view: View, name: str, **kwargs: Any) -> Any:
     if name not in ALLOWED:
         raise KeyError(f"{name} is not a dashboard metric")
+    given = None
+    if name == "fix_impact":
+        # one cache entry per window whatever the caller spells; the trend-adjusted verdicts computed once
+        kwargs = {"window_days": m.DEFAULT_WINDOW_DAYS, **kwargs}
+        if kwargs.get("its_days") is None:
+            kwargs.pop("its_days", None)
+            given = {"its": get(view, "release_its")}
+    elif name == "issuer_comparison":
+        given = {"funnel_result": get(view, "funnel")}  # the page has (or will have) the funnel anyway
+    if given is not None:
+        return _cached_from(
+            name,
+            view.export.fingerprint,
+            view.as_of,
+            view.filters,
+            view.scope,
+            tuple(sorted(kwargs.items())),
+            view.engine,
+            given,
+        )
     return _cached(
         name, view.export.fingerprint, view.as_of, view.filters, view.scope, tuple(sorted(kwargs.items())), view.engine
     )

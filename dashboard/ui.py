@@ -250,8 +250,9 @@ def signal_list(chart: list[dict[str, Any]], *, columns: int = 2) -> None:
 def release_markers(view: serving.View, fixes: list[dict[str, Any]] | None = None) -> tuple[list, dict]:
     """(releases, verdicts) for the release markers of a trend chart: every release the caller may see,
     each with its trend-adjusted verdict (`fix_impact`'s `its`)."""
-    fixes = serving.get(view, "fix_impact") if fixes is None else fixes
-    return serving.get(view, "releases"), metrics.release_verdicts(fixes)
+    # without the page's fix impact, only the verdicts: the 7-day comparison is not computed for markers
+    verdicts = serving.get(view, "release_its") if fixes is None else metrics.release_verdicts(fixes)
+    return serving.get(view, "releases"), verdicts
 
 
 def control_chart_panel(

@@ -34,13 +34,12 @@ with right:
 # because each is the failure of one step of it (a plan selected with no 834 within 24 h is the step
 # to '834 sent' failing; a failed payment redirect is the step from the payment page to 'paid'); the
 # backlog page counts who is waiting now, not how often a step fails.
-fixes = serving.get(view, "fix_impact")
-releases, verdicts = ui.release_markers(view, fixes)
+releases, verdicts = ui.release_markers(view)  # only the verdicts (release_its), not the 7-day comparison
 st.subheader("Is a step failing more than usual?")
 st.markdown("**Late 834s**: plans selected with no 834 to their issuer within 24 hours")
-ui.control_chart_panel(view, "late_834", key="control_late_834", fixes=fixes, height=360, how_to_read=False)
+ui.control_chart_panel(view, "late_834", key="control_late_834", height=360, how_to_read=False)
 st.markdown("**Payment redirect failures**: redirects to the issuer's payment page that failed")
-ui.control_chart_panel(view, "redirect_failure", key="control_redirect_failure", fixes=fixes, height=360)
+ui.control_chart_panel(view, "redirect_failure", key="control_redirect_failure", height=360)
 
 st.subheader("Stage conversion by issuer and by state")
 st.caption(
