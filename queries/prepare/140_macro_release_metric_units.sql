@@ -1,7 +1,8 @@
 -- name: macro_release_metric_units
 -- Table macro release_metric_units(metric_name, as_of_t, states, issuers): the units of one of the
 -- three release metrics (signals.md) as of as_of_t, one row each: unit_at (the time that places it
--- on a day or in a period), issuer_id (whose unit it is) and failed.
+-- on a day or in a period), issuer_id (whose unit it is) and failed. The date window never applies.
+-- params: none
 --   error_834: a counted outbound 834 (not a test record; issuer and issuers.csv state filters),
 --     at sent_at; failed = errored as of as_of_t.
 --   redirect_failure: a payment row redirected by as_of_t whose enrollment is known (any
@@ -10,8 +11,7 @@
 --   late_834: a non-test enrollment submitted by as_of_t with its plan selected by as_of_t - 24 h
 --     and not cancelled by plan_selected_at + 24 h, filtered by its state and issuer; at
 --     plan_selected_at; failed = no outbound 021 to its own issuer sent by plan_selected_at + 24 h.
--- The date window never applies. Only the branch of metric_name reads anything.
--- params: none
+-- Only the branch of metric_name reads anything.
 CREATE OR REPLACE MACRO release_metric_units(metric_name, as_of_t, states, issuers) AS TABLE
 SELECT sent_at AS unit_at, issuer_id, is_errored AS failed
 FROM counted_outbound_834(as_of_t, NULL, NULL, states, issuers)
