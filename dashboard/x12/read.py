@@ -659,22 +659,18 @@ def _map_834(segs: list[_Seg], env: _Envelope, exchange_id: str, result: X12Resu
                 "no issuer id: no plan id (REF*CE) and an empty interchange id",
             )
         enrollment_id = policy if any(m.ref_1l == policy for m in members) else None
-        amounts = {}
-        for name in _MONEY_CATEGORIES:
-            ref = _category(members, lead, name)
-            amounts[name] = _money(ref, name) if ref is not None else None
-        responsible = amounts[RESPONSIBLE_TOTAL]
-        if responsible is not None and amounts[PREMIUM_TOTAL] is not None:
+        refs = {name: _category(members, lead, name) for name in _MONEY_CATEGORIES}
+        amounts = {name: _money(ref, name) if ref is not None else None for name, ref in refs.items()}
+        responsible, responsible_ref = amounts[RESPONSIBLE_TOTAL], refs[RESPONSIBLE_TOTAL]
+        if responsible is not None and responsible_ref is not None and amounts[PREMIUM_TOTAL] is not None:
             aptc = amounts[APTC] or Decimal("0.00")
             expected = amounts[PREMIUM_TOTAL] - aptc
             if responsible != expected:
-                ref = _category(members, lead, RESPONSIBLE_TOTAL)
-                assert ref is not None
                 result.warnings.append(
                     Finding(
                         result.file,
-                        ref.number,
-                        ref.seg_id,
+                        responsible_ref.number,
+                        responsible_ref.seg_id,
                         "REF02",
                         f"policy {policy}: {RESPONSIBLE_TOTAL} {responsible} is not {PREMIUM_TOTAL} "
                         f"{amounts[PREMIUM_TOTAL]} - {APTC} {aptc} = {expected}; the row is kept",
