@@ -110,6 +110,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs of each new way")
     parser.add_argument("--old-runs", type=int, default=2, help="runs of the old way (minutes each)")
     parser.add_argument("--old-rev", default=OLD_REV)
+    parser.add_argument("--log", type=Path, help="append each run's figures to this JSON-lines file")
+    parser.add_argument("--results", type=Path, default=RESULTS, help=f"where to write the table (default {RESULTS})")
     parser.add_argument("--child", nargs=4, metavar=("WAY", "TREE", "X12", "OUT"))
     args = parser.parse_args()
     if args.child:
@@ -142,6 +144,9 @@ def main() -> None:
                 if round_ < wanted[way]:
                     results[way].append(run(way, old_tree if way == "old" else REPO, x12, scratch))
                     loads.append(os.getloadavg()[0])
+                    if args.log:  # every run as it ends, so that a long benchmark cut short leaves its runs
+                        with open(args.log, "a", encoding="utf-8") as log:
+                            log.write(json.dumps({"way": way, "load": loads[-1], **results[way][-1]}) + "\n")
                     print(f"{WAYS[way]}: {results[way][-1]['seconds']:.1f} s (load {loads[-1]:.1f})", flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -189,8 +194,8 @@ def main() -> None:
         "(`dashboard/x12/ingest.py`, `read_files`) spread over the CPUs; the demo's files are few and large, "
         "so the parallel speed-up is bounded by the number of CPUs and by the largest file.",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
