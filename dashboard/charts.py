@@ -801,7 +801,7 @@ def state_tile_map(
     fig.add_trace(
         tiles(
             empty,
-            name="no enrollments in this view",
+            name="no enrollments in this view" + (", or left out by the States filter" if states_filter else ""),
             text=empty,
             textfont=dict(color=t.STATE_MAP_EMPTY_TEXT, size=12),
             marker=dict(color=t.STATE_MAP_EMPTY, line=dict(width=0)),

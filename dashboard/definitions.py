@@ -218,7 +218,7 @@ def shown_change(name: str, change) -> str | None:
 # colour bar name it.
 STATE_MAP_MEASURE_LABELS = {
     "effectuation_rate": "Effectuation rate (plan selected → effectuated)",
-    **{s: f"Conversion {STAGE_LABELS[a]} → {STAGE_LABELS[s]}" for a, s in zip(STAGES, STAGES[1:], strict=False)},
+    **{s: f"Conversion: {STAGE_LABELS[a]} → {STAGE_LABELS[s]}" for a, s in zip(STAGES, STAGES[1:], strict=False)},
 }
 STATE_MAP_DENOMINATOR_UNITS = {
     "effectuation_rate": "plans selected",
