@@ -2,7 +2,7 @@
 figure's tiles (charts.state_tile_map), on a literal export with hand-computed conversions."""
 
 import pytest
-from exportkit import accepted, effectuation, enrollment, payment
+from exportkit import accepted, effectuation, enrollment, payment, write_export
 from helpers import query
 
 from dashboard import charts
@@ -242,3 +242,22 @@ def test_states_left_out_by_the_filter_say_so_and_pr_is_drawn_only_with_data():
 
 def test_states_the_grid_has_no_place_for_are_named():
     assert charts.state_map_off_grid(["NC", "GU", "nc", None]) == ["(none)", "GU", "nc"]
+
+
+@pytest.mark.parametrize(
+    "link,measure",
+    [
+        ({}, "effectuation_rate"),
+        ({"map_measure": "Conversion: Reached payment page → Paid"}, "paid"),
+        ({"map_measure": "no such measure", "breakdown": "no such tab"}, "effectuation_rate"),  # dropped
+    ],
+)
+def test_the_measure_picker_reads_the_link(tmp_path, app_page, link, measure):
+    root = write_export(
+        tmp_path / "export",
+        enrollments=[enrollment("N1", state="NC"), enrollment("T1", state="TX", issuer_id="20002")],
+    )
+    at = app_page("funnel", data_dir=root, **{"breakdown": "By state", **link})
+    picker = at.selectbox(key="map_measure")
+    assert picker.value == measure and len(picker.options) == 7
+    assert not at.exception and not at.error
