@@ -671,9 +671,9 @@ def issuer_bar_chart(rows: list[dict[str, Any]], value: str, label: str, *, colo
     return fig
 
 
-# The square tile grid map of the 50 states and DC published by NPR Visuals ("Let's Tesselate: Hexagons
-# For Tile Grid Maps", blog.apps.npr.org, 2015, its square version): 12 columns by 8 rows, one tile per
-# state roughly where it lies; "." is an empty place. PR is not in the published grid: it is put south-east
+# The square tile grid map of the 50 states and DC published by NPR Visuals (Danny DeBelius, "Let's
+# Tesselate: Hexagons For Tile Grid Maps", 2015, which shows it beside the hexagon grid): 12 columns by
+# 8 rows, one tile per state roughly where it lies; "." is an empty place. PR is not in the published grid: it is put south-east
 # of FL, and drawn only when the data has it. Nothing is downloaded: no map tiles, no topojson.
 TILE_GRID = (
     "AK .  .  .  .  .  .  .  .  .  .  ME",
