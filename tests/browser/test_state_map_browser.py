@@ -79,5 +79,12 @@ def test_a_click_on_a_state_filters_the_page_to_it(browser, demo_server):
         assert len(drawn) == 51
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "funnel-state-map-clicked.png"))
+        # a state outside the view (grey) changes nothing and says so
+        box = drawn["TX"]
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.get_by_text("TX has no enrollments in this view", exact=False).wait_for(timeout=30_000)
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+        assert re.search(r"[?&]state=NC(&|$)", page.url) and "state=TX" not in page.url
+        no_error(page)
     finally:
         page.close()
