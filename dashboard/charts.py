@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import pandas as pd
+import plotly.colors as pc
 import plotly.graph_objects as go
 
 from . import definitions as d
@@ -668,3 +669,176 @@ def issuer_bar_chart(rows: list[dict[str, Any]], value: str, label: str, *, colo
     _layout(fig, height=height, legend=False)
     fig.update_layout(hovermode="closest")
     return fig
+
+
+# The square tile grid map of the 50 states and DC published by NPR Visuals (Danny DeBelius, "Let's
+# Tesselate: Hexagons For Tile Grid Maps", 2015, which shows it beside the hexagon grid): 12 columns by
+# 8 rows, one tile per state roughly where it lies; "." is an empty place. PR is not in the published grid: it is put south-east
+# of FL, and drawn only when the data has it. Nothing is downloaded: no map tiles, no topojson.
+TILE_GRID = (
+    "AK .  .  .  .  .  .  .  .  .  .  ME",
+    ".  .  .  .  .  .  .  .  .  .  VT NH",
+    "WA ID MT ND MN IL WI MI NY RI MA .",
+    "OR NV WY SD IA IN OH PA NJ CT .  .",
+    "CA UT CO NE MO KY WV VA MD DE .  .",
+    ".  AZ NM KS AR TN NC SC DC .  .  .",
+    ".  .  .  OK LA MS AL GA .  .  .  .",
+    "HI .  .  TX .  .  .  .  FL .  PR .",
+)
+STATE_TILES = {
+    code: (row, col) for row, line in enumerate(TILE_GRID) for col, code in enumerate(line.split()) if code != "."
+}
+ONLY_WITH_DATA = ("PR",)  # drawn only when the view has enrollments there
+STATE_MAP_MIN_SPAN = 0.10  # the colour scale spans at least 10 percentage points
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _ink(background: str) -> str:
+    """Dark or white text, whichever reads better on a tile of this colour."""
+    r, g, b = (int(background.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4))
+    return t.STATE_MAP_TEXT_DARK if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "#ffffff"
+
+
+def state_tile_map(
+    rates: dict[str, dict[str, Any]],
+    *,
+    measure_label: str,
+    denominator_unit: str,
+    min_denominator: int,
+    states_filter: tuple[str, ...] | None = None,
+    height: int = 470,
+) -> go.Figure:
+    """The states of the view as a tile grid map (STATE_TILES), coloured by one rate per state.
+
+    `rates` is metrics.state_rates: state -> value, numerator, denominator, judged. Each tile shows its
+    code and value ("NC 41%"). A state with enough enrollments is coloured on a scale spanning the judged
+    states' values (at least STATE_MAP_MIN_SPAN wide); one with too few is hatched and not coloured; a
+    state with no enrollments in the view is grey. Every tile's customdata is [code, hover text], so a
+    click names its state. With `states_filter` (the sidebar's States) a state it leaves out says so.
+    States not on the grid are not drawn (state_map_off_grid names them)."""
+    judged = {s: r for s, r in rates.items() if s in STATE_TILES and r["judged"] and r["value"] is not None}
+    too_few = {s: r for s, r in rates.items() if s in STATE_TILES and s not in judged}
+    empty = [s for s in STATE_TILES if s not in rates and s not in ONLY_WITH_DATA]
+    low = min((r["value"] for r in judged.values()), default=0.0)
+    high = max((r["value"] for r in judged.values()), default=1.0)
+    if high - low < STATE_MAP_MIN_SPAN:
+        middle = (high + low) / 2
+        low = max(0.0, min(middle - STATE_MAP_MIN_SPAN / 2, 1.0 - STATE_MAP_MIN_SPAN))
+        high = low + STATE_MAP_MIN_SPAN
+
+    def hover(code: str, r: dict[str, Any] | None) -> str:
+        if r is None and states_filter and code not in states_filter:
+            return f"<b>{code}</b>: left out by the States filter"
+        if r is None:
+            return f"<b>{code}</b>: no enrollments in this view"
+        of = f"{r['numerator']:,} of {r['denominator']:,} {denominator_unit}"
+        if code in judged:
+            return f"<b>{code}</b>: {r['value']:.1%} ({of})<br>Click to filter the page to {code}"
+        if r["value"] is None:
+            return f"<b>{code}</b>: no {denominator_unit}, so no rate<br>Click to filter the page to {code}"
+        return (
+            f"<b>{code}</b>: too few to judge, {r['denominator']:,} {denominator_unit} (fewer than "
+            f"{min_denominator}); {r['value']:.1%} ({of})<br>Click to filter the page to {code}"
+        )
+
+    def tiles(codes, **bar) -> go.Bar:
+        return go.Bar(
+            orientation="h",
+            y=[STATE_TILES[c][0] for c in codes],
+            base=[STATE_TILES[c][1] + 0.04 for c in codes],
+            x=[0.92] * len(codes),
+            width=0.92,
+            customdata=[[c, hover(c, rates.get(c))] for c in codes],
+            hovertemplate="%{customdata[1]}<extra></extra>",
+            textposition="inside",
+            insidetextanchor="middle",
+            textangle=0,
+            constraintext="none",
+            selected=dict(marker=dict(opacity=1)),
+            unselected=dict(marker=dict(opacity=1)),
+            **bar,
+        )
+
+    fig = go.Figure()
+    codes = sorted(judged)
+    values = [judged[c]["value"] for c in codes]
+    colours = pc.sample_colorscale(t.STATE_MAP_SCALE, [(v - low) / (high - low) for v in values], colortype="rgb")
+    fig.add_trace(
+        tiles(
+            codes,
+            name=measure_label,
+            showlegend=False,
+            text=[f"<b>{c}</b><br>{_percent(judged[c]['value'])}" for c in codes],
+            textfont=dict(color=[_ink(_rgb_hex(x)) for x in colours], size=12),
+            marker=dict(
+                color=values,
+                colorscale=t.STATE_MAP_SCALE,
+                cmin=low,
+                cmax=high,
+                showscale=bool(codes),
+                colorbar=dict(title=dict(text=_wrap(measure_label, 18), side="top"), tickformat=".0%", len=0.8),
+                line=dict(width=0),
+            ),
+        )
+    )
+    codes = sorted(too_few)
+    fig.add_trace(
+        tiles(
+            codes,
+            name=f"too few to judge (fewer than {min_denominator} {denominator_unit})",
+            text=[f"<b>{c}</b><br>{_percent(too_few[c]['value'])}" for c in codes],
+            textfont=dict(color=t.CENTRE_COLOR, size=12),
+            marker=dict(
+                color="#ffffff",
+                line=dict(color=t.STATE_MAP_OUTLINE, width=1),
+                pattern=dict(shape="/", fgcolor=t.STATE_MAP_HATCH),
+            ),
+        )
+    )
+    fig.add_trace(
+        tiles(
+            empty,
+            name="no enrollments in this view" + (", or left out by the States filter" if states_filter else ""),
+            text=empty,
+            textfont=dict(color=t.STATE_MAP_EMPTY_TEXT, size=12),
+            marker=dict(color=t.STATE_MAP_EMPTY, line=dict(width=0)),
+        )
+    )
+    _layout(fig, height=height, legend=True)
+    fig.update_layout(
+        hovermode="closest",
+        barmode="overlay",
+        dragmode=False,
+        margin=dict(l=10, r=10, t=10, b=40),
+        legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0),
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    fig.update_xaxes(range=[-0.1, 12.1], visible=False, fixedrange=True)
+    fig.update_yaxes(range=[len(TILE_GRID) - 0.4, -0.6], visible=False, fixedrange=True, scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def state_map_off_grid(states) -> list[str]:
+    """The view's states the tile grid has no place for (not a USPS code of a state, DC or PR)."""
+    return sorted(s if s is not None else "(none)" for s in states if s not in STATE_TILES)
+
+
+def _rgb_hex(colour: str) -> str:
+    """'rgb(12, 34, 56)' -> '#0c2238'."""
+    parts = colour[colour.index("(") + 1 : colour.index(")")].split(",")
+    return "#" + "".join(f"{round(float(p)):02x}" for p in parts[:3])
+
+
+def _wrap(text: str, width: int) -> str:
+    """Break a label into lines of about `width` characters for Plotly (<br>)."""
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>".join([*lines, line])

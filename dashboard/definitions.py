@@ -212,3 +212,15 @@ def shown(name: str, value) -> str:
 
 def shown_change(name: str, change) -> str | None:
     return format_delta(DEFINITIONS[name].fmt, change)
+
+
+# The funnel page's state map: what a tile's colour can show (metrics.state_rates), as the picker and the
+# colour bar name it.
+STATE_MAP_MEASURE_LABELS = {
+    "effectuation_rate": "Effectuation rate (plan selected → effectuated)",
+    **{s: f"Conversion: {STAGE_LABELS[a]} → {STAGE_LABELS[s]}" for a, s in zip(STAGES, STAGES[1:], strict=False)},
+}
+STATE_MAP_DENOMINATOR_UNITS = {
+    "effectuation_rate": "plans selected",
+    **{s: f"enrollments that reached '{STAGE_LABELS[a]}'" for a, s in zip(STAGES, STAGES[1:], strict=False)},
+}

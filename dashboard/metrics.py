@@ -460,6 +460,39 @@ def issuer_effectuation_rates(funnel_result: FunnelResult) -> list[dict[str, Any
     return out
 
 
+# The funnel page's state map (decisions.md 'The state map'): a rate over fewer enrollments than this
+# is drawn and written on its tile but not coloured, because a handful of enrollments cannot be judged.
+STATE_MAP_MIN_DENOMINATOR = 30
+STATE_MAP_MEASURES = ("effectuation_rate", *STAGES[1:])
+
+
+def state_rates(
+    funnel_result: FunnelResult, measure: str, *, min_denominator: int = STATE_MAP_MIN_DENOMINATOR
+) -> dict[str, dict[str, Any]]:
+    """Per state of the view, the state map's measure: `effectuation_rate` (effectuated ÷ plans selected)
+    or a stage's step conversion (count at the stage ÷ count at the stage before), with its numerator,
+    denominator and whether the denominator is large enough to judge (null value when it is 0)."""
+    if measure not in STATE_MAP_MEASURES:
+        raise ValueError(f"unknown state map measure {measure!r}; expected one of {', '.join(STATE_MAP_MEASURES)}")
+    out = {}
+    for state, stages in funnel_result.by_state.items():
+        counts = {s["stage"]: s["count"] for s in stages}
+        if measure == "effectuation_rate":
+            numerator, denominator, value = counts["effectuated"], counts["plan_selected"], effectuation_rate(counts)
+        else:
+            at = STAGES.index(measure)
+            numerator, denominator = counts[measure], counts[STAGES[at - 1]]
+            value = stages[at]["step_conversion"]
+        out[state] = {
+            "value": value,
+            "numerator": numerator,
+            "denominator": denominator,
+            "applied": counts["applied"],
+            "judged": denominator >= min_denominator,
+        }
+    return out
+
+
 def canary_summary(rows: list[dict[str, Any]]) -> dict[str, int]:
     """From `canaries`: how many there are, how many reached effectuation, how many are stuck."""
     return {

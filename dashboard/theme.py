@@ -48,3 +48,11 @@ FUNNEL_COLORS = {
     "good_95": "#7fc8a0",
     "good_99.8": "#2e9e6a",
 }
+# the funnel page's state map: a higher rate is a darker blue; grey (no enrollments) and the hatch (too
+# few to judge) are never on the scale
+STATE_MAP_SCALE = [[0.0, "#d6e6f4"], [0.35, "#8fbde0"], [0.7, "#3b85c2"], [1.0, "#0b3c78"]]
+STATE_MAP_EMPTY = "#e6e8eb"
+STATE_MAP_EMPTY_TEXT = "#8a949e"
+STATE_MAP_HATCH = "#c9cfd6"
+STATE_MAP_OUTLINE = "#9aa5b1"
+STATE_MAP_TEXT_DARK = "#1f2a36"

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import charts, serving, ui
 from dashboard import definitions as d
+from dashboard import metrics as m
 from dashboard import theme as t
 
 view: serving.View = st.session_state["view"]
@@ -60,6 +61,59 @@ def heat_table(groups: dict, label: str, names_of=None) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("Applied", ascending=False, ignore_index=True)
 
 
+def state_map(funnel: m.FunnelResult) -> None:
+    """The view's states as a tile grid map coloured by the chosen rate; a click on a state sets the
+    sidebar's States filter to it (docs/pages.md 'The state map')."""
+    measure = st.selectbox(
+        "Colour the states by",
+        m.STATE_MAP_MEASURES,
+        key="map_measure",
+        bind="query-params",
+        format_func=lambda x: d.STATE_MAP_MEASURE_LABELS[x],
+        width=420,
+    )
+    rates = m.state_rates(funnel, measure)
+    unit = d.STATE_MAP_DENOMINATOR_UNITS[measure]
+    st.caption(
+        "Each square is a state, roughly where it lies; its number is the chosen rate, and darker is higher. "
+        f"Hatched: fewer than {m.STATE_MAP_MIN_DENOMINATOR} {unit}, too few to judge. Grey: no enrollments in "
+        "this view. **Click a state to filter the page to it** (the sidebar's States filter; clear it there)."
+    )
+
+    def pick(chart_key: str) -> None:
+        # a callback runs before the sidebar's widgets are drawn, so it may set the States filter
+        points = st.session_state[chart_key].selection.points
+        if not points:
+            return
+        code = points[0]["customdata"][0]
+        if code not in rates:
+            st.toast(f"{code} has no enrollments in this view (or the filters leave it out), so nothing changed.")
+            return
+        st.session_state["state"] = [code]
+        # a fresh chart after each click, so a click on the same state again selects it again
+        st.session_state["state_map_round"] = st.session_state.get("state_map_round", 0) + 1
+
+    chart_key = f"state_map_{st.session_state.get('state_map_round', 0)}"
+    figure = charts.state_tile_map(
+        rates,
+        measure_label=d.STATE_MAP_MEASURE_LABELS[measure],
+        denominator_unit=unit,
+        min_denominator=m.STATE_MAP_MIN_DENOMINATOR,
+        states_filter=view.filters.states,
+    )
+    st.plotly_chart(
+        figure,
+        key=chart_key,
+        on_select=lambda: pick(chart_key),
+        selection_mode="points",
+        width=880,  # the tiles' size is set by the height; wider would only push the colour bar away
+        config={"displayModeBar": False},
+    )
+    off_grid = charts.state_map_off_grid(rates)
+    if off_grid:
+        st.caption(f"Not on the map (the grid has no place for them), in the table below: {', '.join(off_grid)}.")
+
+
 config = {
     # narrow columns: the whole row fits a 1366 px screen (the label wraps into the header's tooltip)
     d.STAGE_LABELS[s]: st.column_config.ProgressColumn(
@@ -71,12 +125,15 @@ config["Overall"] = st.column_config.ProgressColumn(
     "Applied → effectuated", format="percent", min_value=0, max_value=1, width="small"
 )
 config["key"] = None
-tab_issuer, tab_state = st.tabs(["By issuer", "By state"])
+# bound to the URL, so a link (and the rerun after a click on the state map) opens the same tab
+tab_issuer, tab_state = st.tabs(["By issuer", "By state"], key="breakdown", bind="query-params")
 for tab, groups, label, key, names_of in (
     (tab_issuer, funnel.by_issuer, "Issuer", "heat_issuer", names),
     (tab_state, funnel.by_state, "State", "heat_state", None),
 ):
     with tab:
+        if key == "heat_state":
+            state_map(funnel)
         table = heat_table(groups, label, names_of)
         picked = st.dataframe(
             table,
