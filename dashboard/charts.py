@@ -109,14 +109,16 @@ def add_releases(
     # the plot's width is not known here: assume a narrow one (a chart in half a 1366 px page), so that
     # labels rather stack one row too many than overlap
     rows = release_label_rows(
-        [r["deployed_at"] for r in releases], labels, _x_span(fig), char_px=font * 0.6, plot_px=900 if dark else 430
+        [r["deployed_at"] for r in releases], labels, _x_span(fig), char_px=font * 0.6, plot_px=900 if dark else 360
     )
-    # headroom for the label rows above the data, on an axis whose range is set (below 100%)
+    # headroom for the label rows above the data, on an axis whose range is set (a share: below 100%)
     used = (max((row for row, _ in rows), default=-1) + 1) * (font + 7)
     y_range = fig.layout.yaxis.range
-    if used and y_range is not None and y_range[1] < 1:
+    is_share = (fig.layout.yaxis.tickformat or "").endswith("%")
+    if used and y_range is not None and (not is_share or y_range[1] < 1):
         share = min(0.45, used / max(120, (fig.layout.height or 360) - 90))
-        fig.update_yaxes(range=[y_range[0], min(1.0, y_range[1] / (1 - share))])
+        top = y_range[1] / (1 - share)
+        fig.update_yaxes(range=[y_range[0], min(1.0, top) if is_share else top])
     for r, text, (row, right) in zip(releases, labels, rows, strict=True):
         judged = verdicts.get(r["release_id"])
         verdict = judged["verdict"] if judged else None
@@ -660,6 +662,8 @@ def backlog_trend_chart(
             )
         )
     _layout(fig, height=height, y_title="enrollments waiting at the end of the day")
+    if not frame.empty:  # a set range, so that the release labels get room above the stack
+        fig.update_yaxes(range=[0, float(frame.groupby("date")["count"].sum().max() or 1) * 1.05])
     return add_releases(fig, releases or [], verdicts=verdicts)
 
 

@@ -115,6 +115,14 @@ def csv_download(
     )
 
 
+# a tile's label and "vs a week earlier" wrap instead of ending in "…" (four tiles to a 1366 px row cut
+# "Think they are covered, are not")
+TILE_LABELS_WRAP = (
+    '<style>[data-testid="stMetricLabel"] *, [data-testid="stMetricDeltaDescription"] '
+    "{white-space: normal !important; text-overflow: clip !important;}</style>"
+)
+
+
 def kpi(
     column, name: str, value: Any, previous: Any = None, *, series: list | None = None, period: str = "week"
 ) -> None:
@@ -436,7 +444,7 @@ def release_verdict_table(fixes: list[dict[str, Any]], names: dict[str, str], *,
                 "For issuer": issuer_text(issuer, names, this_issuer) if issuer else "all",
                 "Deployed (UTC)": f["deployed_at"],
                 "Method": METHOD_LABELS[judged["method"]],
-                "Other issuers, same model": comparison_text(judged["comparison"]),
+                "Other issuers, same model": comparison_text(judged["comparison"]) or MISSING,
                 "Days before / after": f"{judged['periods_before']} / {judged['periods_after']}",
                 "Units before / after": f"{judged['units_before']:,} / {judged['units_after']:,}",
             }
@@ -455,6 +463,10 @@ RELEASE_VERDICT_CONFIG = {
     "Rate before → after": st.column_config.TextColumn(
         help="The modelled rate at the release without and with the change (trend-adjusted); for a release "
         "judged before/after, the rates of the two sides"
+    ),
+    "Other issuers, same model": st.column_config.TextColumn(
+        help="For a release meant for one issuer: the same model on the other issuers' units; — for a release "
+        "for all issuers"
     ),
     "Odds ratio (95% CI)": st.column_config.TextColumn(
         help="Below 1: the rate dropped at the release, beyond the trend already under way; — without a trend "

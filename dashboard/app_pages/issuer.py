@@ -10,6 +10,7 @@ from dashboard import definitions as d
 from dashboard import metrics as m
 from dashboard.stats import MIN_PER_SIDE
 
+st.html(ui.TILE_LABELS_WRAP)
 view: serving.View = st.session_state["view"]
 if not ui.guard(st.session_state["export"], title="Issuer view"):
     st.stop()
