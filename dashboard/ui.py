@@ -308,8 +308,8 @@ def small_days_note(chart: list[dict[str, Any]], metric: str) -> str | None:
     units = RELEASE_METRIC_UNITS[metric]
     return (
         f"**Days too small to judge one by one**: a typical day here has {plural(median, units)}, so one failure "
-        f"moves the day's rate by {1 / median:.0%} and days beyond the axis are cut off. Read the centre line, "
-        "the phases and the marked signals, not single days."
+        f"moves the day's rate by {1 / median:.0%} and single days swing between 0% and 100%. Read the centre "
+        "line, the phases and the marked signals, not single days."
     )
 
 
