@@ -42,7 +42,52 @@ def _layout(
         fig.update_yaxes(title=y_title)
     if percent:
         fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    else:
+        fig.update_yaxes(tickformat=",~f")  # 2,500 as in every table, not 2500
     return fig
+
+
+def _x_span(fig: go.Figure) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The first and last date the figure's traces draw (None without dates)."""
+    xs = []
+    for trace in fig.data:
+        values = getattr(trace, "x", None)
+        if values is None:
+            continue
+        xs.extend(v for v in values if v is not None)
+    try:
+        stamps = pd.to_datetime(pd.Series(xs), errors="coerce", utc=True).dropna().dt.tz_localize(None)
+    except (TypeError, ValueError):
+        return None
+    return (stamps.min(), stamps.max()) if len(stamps) else None
+
+
+def release_label_rows(
+    dates: list, labels: list[str], span: tuple | None, *, char_px: float, plot_px: float = 760
+) -> list[tuple[int, bool]]:
+    """(row, anchored right) for each release label, drawn level: a label starts at its line and runs
+    right (left near the end of the axis), and takes the first row where it overlaps no label placed
+    before it (on a plot of about `plot_px` pixels; Plotly does not move annotations apart)."""
+    if span is None or span[1] <= span[0]:
+        return [(i, False) for i in range(len(dates))]
+    start, end = span
+    px_per_day = plot_px / ((end - start) / pd.Timedelta(days=1))
+    rows_end: list[float] = []  # per row, where its last label ends (px)
+    out: list[tuple[int, bool]] = [(0, False)] * len(dates)
+    for i in sorted(range(len(dates)), key=lambda i: pd.Timestamp(dates[i]).tz_localize(None)):
+        when, text = dates[i], labels[i]
+        x = (pd.Timestamp(when).tz_localize(None) - start.tz_localize(None)) / pd.Timedelta(days=1) * px_per_day
+        width = char_px * len(text) + 8
+        right = x + width > plot_px
+        left_edge, right_edge = (x - width, x) if right else (x, x + width)
+        row = next((i for i, e in enumerate(rows_end) if e < left_edge), None)
+        if row is None:
+            rows_end.append(right_edge)
+            row = len(rows_end) - 1
+        else:
+            rows_end[row] = right_edge
+        out[i] = (row, right)
+    return out
 
 
 def add_releases(
@@ -52,24 +97,53 @@ def add_releases(
     dark: bool = False,
     verdicts: dict[str, dict[str, Any]] | None = None,
 ) -> go.Figure:
-    """Every release as a labelled vertical line on a date axis. With `verdicts` (release_id -> its
-    trend-adjusted judgement, metrics.release_verdicts) each line takes its verdict's colour and
-    symbol, and its label's tooltip says what the release was judged on and how."""
+    """Every release as a vertical line on a date axis with a level label at the top of the plot,
+    labels that would overlap set one row lower. With `verdicts` (release_id -> its trend-adjusted
+    judgement, metrics.release_verdicts) each line takes its verdict's colour and symbol, and its
+    label's tooltip says what the release was judged on and how."""
     verdicts = verdicts or {}
-    for i, r in enumerate(releases):
+    labels = []
+    for r in releases:
+        judged = verdicts.get(r["release_id"])
+        labels.append(r["release_id"] + (f" {d.VERDICT_SYMBOLS[judged['verdict']]}" if judged else ""))
+    font = 15 if dark else 11
+    # the plot's width is not known here: assume a narrow one (a chart in half a 1366 px page), so that
+    # labels rather stack one row too many than overlap
+    rows = release_label_rows(
+        [r["deployed_at"] for r in releases], labels, _x_span(fig), char_px=font * 0.6, plot_px=900 if dark else 360
+    )
+    # headroom for the label rows above the data, on an axis whose range is set (a share: below 100%)
+    used = (max((row for row, _ in rows), default=-1) + 1) * (font + 7)
+    y_range = fig.layout.yaxis.range
+    is_share = (fig.layout.yaxis.tickformat or "").endswith("%")
+    if used and y_range is not None and (not is_share or y_range[1] < 1):
+        share = min(0.45, used / max(120, (fig.layout.height or 360) - 90))
+        top = y_range[1] / (1 - share)
+        fig.update_yaxes(range=[y_range[0], min(1.0, top) if is_share else top])
+    for r, text, (row, right) in zip(releases, labels, rows, strict=True):
         judged = verdicts.get(r["release_id"])
         verdict = judged["verdict"] if judged else None
+        colour = t.VERDICT_COLORS.get(verdict, t.RELEASE_COLOR)
         fig.add_vline(
             x=r["deployed_at"],
             line_dash="dot" if verdict in (None, "no clear change", "too little data") else "solid",
-            line_color=t.VERDICT_COLORS.get(verdict, t.RELEASE_COLOR),
+            line_color=colour,
             line_width=1 if verdict is None else 2,
-            annotation_text=r["release_id"] + (f" {d.VERDICT_SYMBOLS[verdict]}" if verdict else ""),
-            annotation_hovertext=d.verdict_text(r, judged) if judged else r.get("title"),
-            annotation_position="top left" if i % 2 else "top right",
-            annotation_font_size=14 if dark else 10,
-            annotation_textangle=-90,
-            annotation_font_color="#cccccc" if dark else t.VERDICT_COLORS.get(verdict, t.RELEASE_COLOR),
+        )
+        fig.add_annotation(
+            x=r["deployed_at"],
+            xref="x",
+            y=1,
+            yref="paper",
+            yshift=-row * (font + 7),
+            yanchor="top",
+            xanchor="right" if right else "left",
+            xshift=-3 if right else 3,
+            text=text,
+            hovertext=d.verdict_text(r, judged) if judged else r.get("title"),
+            showarrow=False,
+            font=dict(size=font, color="#dddddd" if dark else colour),
+            bgcolor="rgba(14, 17, 23, 0.75)" if dark else "rgba(255, 255, 255, 0.8)",
         )
     return fig
 
@@ -411,7 +485,9 @@ def error_rate_chart(
     # days with a handful of 834s swing between 0% and 100%: scale the axis to the days with volume
     busy = frame.loc[frame["sent"] >= MIN_SENT_FOR_SCALE, "rate"].dropna()
     if not busy.empty:
-        fig.update_yaxes(range=[0, min(1.0, float(busy.max()) * 1.15)])
+        top = min(1.0, float(busy.max()) * 1.15)
+        # whole percents repeat on a low axis ('4%, 4%, 3%'): one decimal below 10%
+        fig.update_yaxes(range=[0, top], tickformat=".1%" if top < 0.1 else ".0%")
     return add_releases(fig, releases, dark=dark, verdicts=verdicts)
 
 
@@ -557,7 +633,7 @@ def backlog_by_stage_chart(
         )
     )
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(range=[0, max(totals.values() or [0]) * 1.2 or 1])
+    fig.update_xaxes(range=[0, max(totals.values() or [0]) * 1.2 or 1], tickformat=",~f")
     _layout(fig, height=height, dark=dark, legend=False, title=title)
     fig.update_layout(hovermode="closest")
     return fig
@@ -582,10 +658,13 @@ def backlog_trend_chart(
                 stackgroup="backlog",
                 mode="lines",
                 line=dict(color=t.BACKLOG_COLORS[stage], width=0.5),
+                fillcolor=t.BACKLOG_COLORS[stage],  # the stage's own colour, not Plotly's washed-out default
                 hovertemplate=f"{label}: %{{y:,}}<extra></extra>",
             )
         )
     _layout(fig, height=height, y_title="enrollments waiting at the end of the day")
+    if not frame.empty:  # a set range, so that the release labels get room above the stack
+        fig.update_yaxes(range=[0, float(frame.groupby("date")["count"].sum().max() or 1) * 1.05])
     return add_releases(fig, releases or [], verdicts=verdicts)
 
 
@@ -659,7 +738,7 @@ def issuer_bar_chart(rows: list[dict[str, Any]], value: str, label: str, *, colo
             x=[r[value] for r in rows],
             orientation="h",
             marker_color=color,
-            text=[f"{r[value]:.1%}" if r[value] is not None else "–" for r in rows],
+            text=[f"{r[value]:.1%}" if r[value] is not None else d.MISSING for r in rows],
             textposition="auto",
             hovertemplate="%{y}: %{x:.1%}<extra></extra>",
         )

@@ -175,10 +175,15 @@ DEFINITIONS = {
 }
 
 
+# a number that does not exist (a rate with nothing to divide by, a change with too few 834s): the one
+# place its mark is chosen; the reason goes in the column's or the tile's help
+MISSING = "—"
+
+
 def format_value(fmt: str, value) -> str:
-    """A number as every page shows it; '–' when it does not exist (a rate with nothing to divide by)."""
-    if value is None:
-        return "–"
+    """A number as every page shows it; '—' when it does not exist (a rate with nothing to divide by)."""
+    if value is None or value != value:  # None or NaN
+        return MISSING
     if fmt == "rate":
         return f"{value:.1%}"
     if fmt == "days":
@@ -189,9 +194,12 @@ def format_value(fmt: str, value) -> str:
 
 
 def format_delta(fmt: str, value) -> str | None:
-    """A change as every page shows it: percentage points for rates, a signed count otherwise."""
+    """A change as every page shows it: percentage points for rates, a signed count otherwise; no change
+    is '±0' (neither up nor down)."""
     if value is None:
         return None
+    if value == 0:
+        return {"rate": "±0.0 pts", "days": "±0.0 d", "hours": "±0.0 h"}.get(fmt, "±0")
     if fmt == "rate":
         return f"{value * 100:+.1f} pts"
     if fmt == "days":

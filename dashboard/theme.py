@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+# one hue per stage (no two blues or two greens: the backlog's five stages are told apart by colour)
 STAGE_COLORS = {
-    "applied": "#9aa5b1",
-    "plan_selected": "#5b8def",
-    "sent_834": "#3a6fd8",
-    "accepted_834": "#2553b4",
-    "reached_payment": "#7b5cd6",
-    "paid": "#2e9e6a",
-    "effectuated": "#1b7a4c",
+    "applied": "#9aa5b1",  # grey
+    "plan_selected": "#4a5a6a",  # slate
+    "sent_834": "#3a6fd8",  # blue
+    "accepted_834": "#17a2b8",  # teal
+    "reached_payment": "#7b5cd6",  # violet
+    "paid": "#e0a100",  # amber
+    "effectuated": "#2e9e6a",  # green
 }
 # a backlog stage takes the colour of the stage it waits for
 BACKLOG_COLORS = {

@@ -15,6 +15,7 @@ from .definitions import (
     DEFINITIONS,
     FUNNEL_FLAG_LABELS,
     FUNNEL_MEASURES,
+    MISSING,
     RELEASE_METRIC_LABELS,
     RELEASE_METRIC_UNITS,
     SIGNAL_LABELS,
@@ -114,6 +115,14 @@ def csv_download(
     )
 
 
+# a tile's label and "vs a week earlier" wrap instead of ending in "…" (four tiles to a 1366 px row cut
+# "Think they are covered, are not")
+TILE_LABELS_WRAP = (
+    '<style>[data-testid="stMetricLabel"] *, [data-testid="stMetricDeltaDescription"] '
+    "{white-space: normal !important; text-overflow: clip !important;}</style>"
+)
+
+
 def kpi(
     column, name: str, value: Any, previous: Any = None, *, series: list | None = None, period: str = "week"
 ) -> None:
@@ -123,7 +132,9 @@ def kpi(
         d.label,
         format_value(d.fmt, value),
         delta=format_delta(d.fmt, delta),
-        delta_color="normal" if d.higher_is_better else "inverse",
+        # no change is neither good nor bad: grey '±0', no arrow
+        delta_color="off" if delta == 0 else "normal" if d.higher_is_better else "inverse",
+        delta_arrow="off" if delta == 0 else "auto",
         help=d.description,
         border=True,
         chart_data=series if series else None,
@@ -276,26 +287,46 @@ def control_chart_panel(
         return chart
     releases, verdicts = release_markers(view, fixes)
     st.plotly_chart(charts.control_chart(chart, releases, metric=metric, verdicts=verdicts, height=height), key=key)
+    small = small_days_note(chart, metric)
+    if small:
+        st.caption(small)
     signal_list(chart, columns=list_columns)
     if how_to_read:
         st.caption(CONTROL_CHART_HOW_TO_READ)
     return chart
 
 
+def small_days_note(chart: list[dict[str, Any]], metric: str) -> str | None:
+    """Said under a control chart whose typical day has fewer than charts.MIN_SENT_FOR_SCALE units (a
+    small issuer): its days swing between 0% and 100% and are too small to judge one by one."""
+    sizes = sorted(day["n"] for day in chart if day["n"])
+    if not sizes:
+        return None
+    median = sizes[len(sizes) // 2]
+    if median >= charts.MIN_SENT_FOR_SCALE:
+        return None
+    units = RELEASE_METRIC_UNITS[metric]
+    return (
+        f"**Days too small to judge one by one**: a typical day here has {plural(median, units)}, so one failure "
+        f"moves the day's rate by {1 / median:.0%} and single days swing between 0% and 100%. Read the centre "
+        "line, the phases and the marked signals, not single days."
+    )
+
+
 def ratio_text(value: float | None) -> str:
     """An odds ratio: two decimals, two significant digits below 0.1 (0.0074, not 0.01)."""
     if value is None:
-        return "–"
+        return MISSING
     return f"{value:.2f}" if value >= 0.1 else f"{value:.2g}"
 
 
 def interval_text(low: float | None, high: float | None) -> str:
-    return "–" if low is None or high is None else f"{ratio_text(low)}–{ratio_text(high)}"
+    return MISSING if low is None or high is None else f"{ratio_text(low)}–{ratio_text(high)}"
 
 
 def p_value_text(value: float | None) -> str:
     if value is None:
-        return "–"
+        return MISSING
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
@@ -306,16 +337,16 @@ def p_phrase(value: float | None) -> str:
 
 
 def odds_text(judged: dict[str, Any]) -> str:
-    """'0.38 (0.30–0.47)': the odds ratio with its 95% interval; '–' without a trend model."""
+    """'0.38 (0.30–0.47)': the odds ratio with its 95% interval; '—' without a trend model."""
     if judged["odds_ratio"] is None:
-        return "–"
+        return MISSING
     return f"{ratio_text(judged['odds_ratio'])} ({interval_text(judged['ci_low'], judged['ci_high'])})"
 
 
 def rates_text(judged: dict[str, Any]) -> str:
     """'26.6% → 12.0%': the rate before and after the release (modelled, or the sides' for before/after)."""
     if judged["rate_before"] is None:
-        return "–"
+        return MISSING
     return f"{format_value('rate', judged['rate_before'])} → {format_value('rate', judged['rate_after'])}"
 
 
@@ -400,18 +431,20 @@ def release_verdict_table(fixes: list[dict[str, Any]], names: dict[str, str], *,
     for f in fixes:
         judged = f["its"]
         issuer = f["issuer_id"]
+        # key columns first (release, verdict, what it rests on): they fit 1366 px with the sidebar open;
+        # the rest scroll into view, the release and verdict pinned beside them
         rows.append(
             {
                 "Release": f["release_id"],
-                "Deployed (UTC)": f["deployed_at"],
-                "For issuer": issuer_text(issuer, names, this_issuer) if issuer else "all",
-                "Judged on": RELEASE_METRIC_LABELS[judged["metric"]].split(" (")[0],
                 "Verdict": VERDICT_SYMBOLS[judged["verdict"]],
+                "Judged on": RELEASE_METRIC_LABELS[judged["metric"]].split(" (")[0],
                 "Rate before → after": rates_text(judged),
                 "Odds ratio (95% CI)": odds_text(judged),
                 "p-value": p_value_text(judged["p_value"]),
+                "For issuer": issuer_text(issuer, names, this_issuer) if issuer else "all",
+                "Deployed (UTC)": f["deployed_at"],
                 "Method": METHOD_LABELS[judged["method"]],
-                "Other issuers, same model": comparison_text(judged["comparison"]),
+                "Other issuers, same model": comparison_text(judged["comparison"]) or MISSING,
                 "Days before / after": f"{judged['periods_before']} / {judged['periods_after']}",
                 "Units before / after": f"{judged['units_before']:,} / {judged['units_after']:,}",
             }
@@ -420,13 +453,24 @@ def release_verdict_table(fixes: list[dict[str, Any]], names: dict[str, str], *,
 
 
 RELEASE_VERDICT_CONFIG = {
+    "Release": st.column_config.TextColumn(pinned=True),
+    "Verdict": st.column_config.TextColumn(
+        pinned=True,
+        help=f"○ too little data: a verdict needs {signals.MIN_PERIODS_PER_SIDE} days and "
+        f"{signals.MIN_UNITS_PER_SIDE} units on each side of the release",
+    ),
     "Deployed (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
     "Rate before → after": st.column_config.TextColumn(
         help="The modelled rate at the release without and with the change (trend-adjusted); for a release "
         "judged before/after, the rates of the two sides"
     ),
+    "Other issuers, same model": st.column_config.TextColumn(
+        help="For a release meant for one issuer: the same model on the other issuers' units; — for a release "
+        "for all issuers"
+    ),
     "Odds ratio (95% CI)": st.column_config.TextColumn(
-        help="Below 1: the rate dropped at the release, beyond the trend already under way"
+        help="Below 1: the rate dropped at the release, beyond the trend already under way; — without a trend "
+        "model (too little data, or judged before/after)"
     ),
 }
 

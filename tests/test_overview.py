@@ -103,8 +103,11 @@ def test_canary_summary_and_freshness():
 def test_formats_are_the_same_everywhere():
     assert d.shown("plan_selected", 40466) == "40,466"
     assert d.shown("error_rate", 0.2434) == "24.3%"
-    assert d.shown("error_rate", None) == "–"
+    assert d.shown("error_rate", None) == "—"  # one mark for a number that does not exist
+    assert d.shown("plan_selected", float("nan")) == "—"
     assert d.shown("oldest_days", 12.345) == "12.3 d"
     assert d.shown_change("error_rate", -0.001) == "-0.1 pts"
     assert d.shown_change("backlog", 1200) == "+1,200"
     assert d.shown_change("backlog", None) is None
+    assert d.shown_change("backlog", 0) == "±0"  # no change: neither up nor down
+    assert d.shown_change("error_rate", 0.0) == "±0.0 pts"

@@ -248,7 +248,7 @@ def test_release_verdicts_are_reports_trend_adjusted_judgements(app, report, dir
         assert f"**{judged['verdict']}**" in shown
         if judged["verdict"] == "too little data":
             assert f"{judged['periods_before']} day" in shown and "a verdict needs 4 days and 30" in shown
-            assert table.loc[f["release_id"], "Odds ratio (95% CI)"] == "–"
+            assert table.loc[f["release_id"], "Odds ratio (95% CI)"] == "—"
 
     # the issuer's own release: judged on its own metric, the other issuers' odds ratio beside it
     nc = fix_of(report, "R-2013-12-10-nc-payment-link")

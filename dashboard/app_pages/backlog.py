@@ -7,6 +7,7 @@ from dashboard import charts, serving, ui
 from dashboard import definitions as d
 from dashboard import metrics as m
 
+st.html(ui.TILE_LABELS_WRAP)
 view: serving.View = st.session_state["view"]
 if not ui.guard(st.session_state["export"], ("enrollments", "transactions_834", "payments"), title="Backlog"):
     st.stop()
@@ -46,7 +47,14 @@ oldest = pd.DataFrame(
         for s, v in by_stage.items()
     ]
 )
-st.dataframe(oldest, hide_index=True, column_config={"Oldest (days)": st.column_config.NumberColumn(format="%.1f")})
+st.dataframe(
+    oldest,
+    hide_index=True,
+    column_config={
+        "Waiting": st.column_config.NumberColumn(format="localized"),
+        "Oldest (days)": st.column_config.NumberColumn(format="%.1f"),
+    },
+)
 
 st.subheader("Work lists")
 SHOWN, DOWNLOAD = 300, 1_000_000

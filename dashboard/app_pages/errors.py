@@ -7,6 +7,8 @@ import streamlit as st
 
 from dashboard import charts, serving, ui
 from dashboard import definitions as d
+from dashboard import metrics as m
+from dashboard.stats import MIN_PER_SIDE
 
 view: serving.View = st.session_state["view"]
 if not ui.guard(
@@ -86,23 +88,24 @@ with st.expander("Detail: the 834 error rate in the days before and after each r
         "trend already under way. The interval is Newcombe's hybrid score 95% interval; a release for one "
         "issuer is judged on that issuer's 834s. Filters apply, the date window does not."
     )
+    # key columns first (release, verdict, overlapping releases, the rates): they fit 1366 px with the
+    # sidebar open; a rate or change that does not exist is '—', the reason in the column's help
+    rate, change = (lambda v: d.format_value("rate", v)), (lambda v: d.format_delta("rate", v) or d.MISSING)
     table = pd.DataFrame(
         [
             {
                 "Release": f["release_id"],
-                "Deployed (UTC)": f["deployed_at"],
-                "Component": f["component"],
-                "For issuer": names.get(f["issuer_id"], f["issuer_id"]) if f["issuer_id"] else "all",
-                "834s before": f["before"]["sent"],
-                "Rate before": f["before"]["rate"],
-                "834s after": f["after"]["sent"],
-                "Rate after": f["after"]["rate"],
-                "Change": f["change"],
-                "95% CI low": f["ci_low"],
-                "95% CI high": f["ci_high"],
-                "p-value": f["p_value"],
                 "Verdict": f["verdict"],
-                "Overlapping releases": ", ".join(f["overlapping_releases"]),
+                "Overlapping releases": ", ".join(f["overlapping_releases"]) or "none",
+                "Before": rate(f["before"]["rate"]),
+                "After": rate(f["after"]["rate"]),
+                "Change": change(f["change"]),
+                "95% CI": d.MISSING if f["ci_low"] is None else f"{change(f['ci_low'])} to {change(f['ci_high'])}",
+                "p-value": ui.p_value_text(f["p_value"]),
+                "834s before / after": f"{f['before']['sent']:,} / {f['after']['sent']:,}",
+                "For issuer": names.get(f["issuer_id"], f["issuer_id"]) if f["issuer_id"] else "all",
+                "Component": f["component"],
+                "Deployed (UTC)": f["deployed_at"],
             }
             for f in fixes
         ]
@@ -110,17 +113,26 @@ with st.expander("Detail: the 834 error rate in the days before and after each r
     if table.empty:
         ui.empty("No release was deployed by the as-of time.")
     else:
-        pct = st.column_config.NumberColumn(format="percent")
+        few = f"— when a side has fewer than {MIN_PER_SIDE} 834s"
         st.dataframe(
             table,
             hide_index=True,
             column_config={
-                "Rate before": pct,
-                "Rate after": pct,
-                "Change": pct,
-                "95% CI low": pct,
-                "95% CI high": pct,
-                "p-value": st.column_config.NumberColumn(format="%.2g"),
+                "Release": st.column_config.TextColumn(pinned=True),
+                "Verdict": st.column_config.TextColumn(
+                    pinned=True, help=f"too little data: a side has fewer than {MIN_PER_SIDE} 834s"
+                ),
+                "Overlapping releases": st.column_config.TextColumn(
+                    width="medium",
+                    help=f"Other releases deployed within {m.DEFAULT_WINDOW_DAYS} days: their effects cannot be "
+                    "told apart from this one's",
+                ),
+                "Before": st.column_config.TextColumn(help="834 error rate in the days before; — when none was sent"),
+                "After": st.column_config.TextColumn(help="834 error rate in the days after; — when none was sent"),
+                "Change": st.column_config.TextColumn(help=f"After − before, in percentage points; {few}"),
+                "95% CI": st.column_config.TextColumn(help=f"Newcombe's hybrid score interval of the change; {few}"),
+                "p-value": st.column_config.TextColumn(help=f"Two-proportion z-test; {few}"),
+                "Deployed (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
             },
         )
         if any(f["change"] is not None for f in fixes):
@@ -144,7 +156,14 @@ with st.expander("Every issuer's 834s since launch, by category"):
             ],
             hide_index=True,
             height=400,
-            column_config={"name": "Issuer", "rate": st.column_config.NumberColumn("Error rate", format="percent")},
+            column_config={
+                "name": "Issuer",
+                "rate": st.column_config.NumberColumn("Error rate", format="percent"),
+                **{
+                    k: st.column_config.NumberColumn(k.capitalize(), format="localized")
+                    for k in ("sent", "errored", "rejected", "unacknowledged", "duplicate", "mismatch", "unmatched")
+                },
+            },
         )
 
 st.subheader("Never sent")

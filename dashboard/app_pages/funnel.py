@@ -191,14 +191,14 @@ st.subheader("Time to convert")
 ttc = serving.get(view, "time_to_convert")
 left, right = st.columns([2, 3])
 with left:
+    # the medians first: the step's name, then its median; the step's size last (fits 2/5 of 1366 px)
     table = pd.DataFrame(
         [
             {
-                "From": d.STAGE_LABELS[r["from"]],
-                "To": d.STAGE_LABELS[r["to"]],
-                "Enrollments": r["n"],
+                "Step": f"{d.STAGE_LABELS[r['from']]} → {d.STAGE_LABELS[r['to']]}",
                 "Median (h)": r["median"],
-                "90th percentile (h)": r["p90"],
+                "90th pct (h)": r["p90"],
+                "Enrollments": r["n"],
             }
             for r in ttc
         ]
@@ -207,8 +207,14 @@ with left:
         table,
         hide_index=True,
         column_config={
-            "Median (h)": st.column_config.NumberColumn(format="%.1f"),
-            "90th percentile (h)": st.column_config.NumberColumn(format="%.1f"),
+            "Step": st.column_config.TextColumn(width="medium"),
+            "Median (h)": st.column_config.NumberColumn(
+                format="localized", step=0.1, width="small", help="Half the enrollments took less, in hours"
+            ),
+            "90th pct (h)": st.column_config.NumberColumn(
+                format="localized", step=0.1, width="small", help="90th percentile: 9 in 10 took less, in hours"
+            ),
+            "Enrollments": st.column_config.NumberColumn(format="localized", width="small"),
         },
     )
 with right:

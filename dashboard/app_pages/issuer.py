@@ -8,7 +8,9 @@ import streamlit as st
 from dashboard import charts, serving, ui
 from dashboard import definitions as d
 from dashboard import metrics as m
+from dashboard.stats import MIN_PER_SIDE
 
+st.html(ui.TILE_LABELS_WRAP)
 view: serving.View = st.session_state["view"]
 if not ui.guard(st.session_state["export"], title="Issuer view"):
     st.stop()
@@ -27,6 +29,8 @@ if not options:
     st.stop()
 issuer = st.selectbox("Issuer", options, format_func=lambda i: names.get(i, i), key="focus", bind="query-params")
 focus = view.narrowed(issuers=(issuer,))
+# the sidebar's Issuers filter only narrows the list above; say which issuer the page shows
+st.sidebar.info(f"This page shows one issuer: **{names.get(issuer, issuer)}**.", icon=":material/apartment:")
 st.markdown(ui.describe_filters(focus))
 
 with st.spinner("Computing…"):
@@ -105,23 +109,28 @@ if fixes:
     detail = st.expander(
         "Detail: this issuer's 834 error rate 7 days before and after each release (no trend adjustment)"
     )
+    rate = lambda v: d.format_value("rate", v)  # noqa: E731 ('—' when the side has no 834 of this issuer)
     detail.dataframe(
         pd.DataFrame(
             [
                 {
                     "Release": f["release_id"],
-                    "For issuer": ui.issuer_text(f["issuer_id"], names, issuer) if f["issuer_id"] else "all",
-                    "Rate before": f["before"]["rate"],
-                    "Rate after": f["after"]["rate"],
-                    "Change": f["change"],
                     "Verdict": f["verdict"],
+                    "Before": rate(f["before"]["rate"]),
+                    "After": rate(f["after"]["rate"]),
+                    "Change": d.format_delta("rate", f["change"]) or d.MISSING,
+                    "For issuer": ui.issuer_text(f["issuer_id"], names, issuer) if f["issuer_id"] else "all",
                 }
                 for f in fixes
             ]
         ),
         hide_index=True,
         column_config={
-            k: st.column_config.NumberColumn(format="percent") for k in ("Rate before", "Rate after", "Change")
+            "Before": st.column_config.TextColumn(help="This issuer's 834 error rate before; — when it sent none"),
+            "After": st.column_config.TextColumn(help="This issuer's 834 error rate after; — when it sent none"),
+            "Change": st.column_config.TextColumn(
+                help=f"After − before, in percentage points; — when a side has fewer than {MIN_PER_SIDE} 834s"
+            ),
         },
     )
 

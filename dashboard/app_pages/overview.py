@@ -205,6 +205,17 @@ series = {
     "never_sent": ui.day_end_series(never_trend, "never_sent"),
     "backlog": ui.day_end_series(m.backlog_total_by_day(backlog_trend), "backlog"),
 }
+# the oldest wait and the deadline counts have no daily series: one point a week over the last 4 weeks,
+# each as of that day (the same numbers the tiles show then)
+with st.spinner("Computing…"):
+    weekly = [
+        {
+            "oldest_days": m.oldest_wait(serving.get(v, "backlog")) or 0,
+            **serving.get(v, "payment_deadline_risk"),
+        }
+        for v in (view.at(view.as_of - timedelta(days=7 * k)) for k in (4, 3, 2, 1, 0))
+    ]
+series.update({key: [w[key] for w in weekly] for key in ("oldest_days", "at_risk", "past_due")})
 # four to a row: at national scale a count has seven to nine digits, and six to a row cut them off
 tiles = st.columns(4) + st.columns(4) + st.columns(4)
 for column, key in zip(tiles, m.HEADLINE, strict=True):
@@ -213,7 +224,8 @@ st.caption(
     "The 834 error rate tile is the last 7 days' (outbound 834s sent in the 7 days to the as-of time), against "
     "the 7 days before; the since-launch rate is on the 834 errors page. Every other change is against the "
     "same number as of seven days earlier. Sparklines show the last 30 days (each day as of its end; the 834 "
-    "error rate as each day's own rate)."
+    "error rate as each day's own rate); those of the oldest wait, at risk and past due one point a week over "
+    "the last 4 weeks."
 )
 
 left, right = st.columns([2, 3])

@@ -19,12 +19,13 @@ st.markdown(
   .kiosk-filters {font-size: 1.3rem; color: #b8c0cc;}
   .kiosk-asof b {color: #ffd166;}
   .kiosk-tile {background: #1b1f2a; border-radius: 12px; padding: 14px 22px; margin-bottom: 12px;}
-  .kiosk-label {font-size: 1.5rem; color: #b8c0cc; line-height: 1.25; min-height: 2.5em;}
-  .kiosk-value {font-size: 4.2rem; font-weight: 700; color: #ffffff; line-height: 1.1;}
-  .kiosk-delta {font-size: 1.7rem;}
+  .kiosk-label {font-size: clamp(1.1rem, 1.1vw, 2.6rem); color: #b8c0cc; line-height: 1.25; min-height: 2.5em;}
+  .kiosk-value {font-size: min(3.1vw, 7rem); font-weight: 700; color: #ffffff; line-height: 1.1; white-space: nowrap;}
+  .kiosk-delta {font-size: clamp(1.2rem, 1.25vw, 3rem); white-space: nowrap;}
   .kiosk-countdown {font-size: 3.1rem; font-weight: 700; color: #ffffff; line-height: 1.15; margin: 0 0 0.7rem 0;}
   .kiosk-countdown .due {color: #ffd166;} .kiosk-countdown .late {color: #ff6b6b;}
   .kiosk-countdown .muted {color: #b8c0cc; font-weight: 400;}
+  [data-testid="stPageLink"] a, [data-testid="stPageLink"] p, [data-testid="stPageLink"] span {color: #b8c0cc !important;}
   .good {color: #4cd47f;} .bad {color: #ff6b6b;} .flat {color: #b8c0cc;}
 </style>""",
     unsafe_allow_html=True,
@@ -39,7 +40,7 @@ def tile(column, name: str, value, previous) -> None:
     column.markdown(
         f'<div class="kiosk-tile"><div class="kiosk-label">{definition.label}</div>'
         f'<div class="kiosk-value">{d.shown(name, value)}</div>'
-        f'<div class="kiosk-delta {tone}">{d.shown_change(name, delta) or "–"} vs yesterday</div></div>',
+        f'<div class="kiosk-delta {tone}">{d.shown_change(name, delta) or d.MISSING} vs yesterday</div></div>',
         unsafe_allow_html=True,
     )
 
@@ -125,9 +126,23 @@ def screen() -> None:
             key="kiosk_backlog",
         )
     st.caption(
-        f"Refreshes every {config.standup_refresh_seconds() // 60} minutes; "
+        f"{data_age(view.latest)} Refreshes every {config.standup_refresh_seconds() // 60} minutes; "
         f"export loaded {iso_utc(export.loaded_at.replace(microsecond=0))}."
     )
 
 
+def data_age(latest) -> str:
+    """How old the data is: the export's newest record, its age, and whether that is stale (the health
+    page's rule)."""
+    age_days, stale = m.freshness(latest, m.utc_now(), config.stale_after_hours())
+    if age_days is None:
+        return "The export holds no record."
+    hours = age_days * 24
+    age = f"{hours:,.0f} h" if hours < 48 else f"{age_days:,.0f} days"
+    return f"Newest record {iso_utc(latest)}, {age} old" + (" (stale)." if stale else ".")
+
+
 screen()
+# the way back: the sidebar is hidden on this screen
+if st.session_state["access"].may_see_page("overview"):
+    st.page_link("app_pages/overview.py", label="Back to the other pages", icon=":material/arrow_back:")
