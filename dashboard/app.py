@@ -81,7 +81,7 @@ def filters_sidebar(export: serving.LoadedExport, access: acc.Access) -> serving
             **bounds,
         )
         # states of issuers.csv and of the enrollments themselves (an unlisted issuer has no state)
-        states = serving.known_states(export.fingerprint, engine)
+        states = serving.known_states(export.fingerprint, engine, access.scope)
         chosen_states = address_multiselect(
             "States", states, "state", lambda t: fc.match_state(t, states), str.upper, placeholder="All states"
         )
@@ -93,7 +93,7 @@ def filters_sidebar(export: serving.LoadedExport, access: acc.Access) -> serving
             issuer_options,
             "issuer",
             lambda t: fc.match_issuer(t, names),
-            str,
+            str if access.scope.issuers is None else (lambda t: fc.NOT_IN_SCOPE),
             format_func=lambda i: names.get(i, i),
             placeholder="All issuers",
         )

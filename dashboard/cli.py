@@ -217,7 +217,7 @@ def checked_filters(engine: Engine, filters: m.Filters, scope: m.Scope) -> m.Fil
     standard error and kept, so that it counts nothing (metrics.md, Filters), never dropped in silence."""
     states, issuers = filters.states, filters.issuers
     if states:
-        known = m.known_states(engine)
+        known = m.known_states(engine, scope)
         found = fc.resolve_states(list(states), known)
         if found.unknown:
             print("warning: " + fc.unknown_states_text(found.unknown, found.values, known, "--state"), file=sys.stderr)

@@ -87,10 +87,18 @@ def unknown_states_text(unknown: tuple[str, ...], chosen: tuple[str, ...], known
     )
 
 
+NOT_IN_SCOPE = "an issuer you may not see"  # how a scoped caller's unknown issuer is shown: never echoed
+
+
 def unknown_issuers_text(unknown: tuple[str, ...], chosen: tuple[str, ...], source: str) -> str:
     """One sentence naming the issuer values that match nothing (the caller's scope is all it may see)."""
     one = len(unknown) == 1
     whole = "every number is zero" if set(unknown) >= set(chosen) else "only the other issuers are counted"
+    if unknown == (NOT_IN_SCOPE,):  # a caller with a scope is not told what it cannot see, not even echoed
+        return (
+            f"{source} holds a value that matches no issuer id you may see: nothing is counted for it, so "
+            f"{whole}. An issuer is given by its HIOS id, e.g. 12345."
+        )
     return (
         f"{source} {', '.join(unknown)} {'matches' if one else 'match'} no issuer id in the export that you may "
         f"see: nothing is counted for {'it' if one else 'them'}, so {whole}. An issuer is given by its HIOS id, "

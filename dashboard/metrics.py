@@ -365,9 +365,10 @@ def issuer_directory(engine: Engine) -> list[dict[str, Any]]:
     return engine.rows("issuer_directory")
 
 
-def known_states(engine: Engine) -> list[str]:
-    """The state codes of enrollments and issuers.csv: what a state filter can match."""
-    return [r["state"] for r in engine.rows("known_states")]
+def known_states(engine: Engine, scope: Scope | None = None) -> list[str]:
+    """The state codes of enrollments and issuers.csv, of the issuers in scope: what a state filter can match."""
+    issuers = scope.issuers if scope is not None else None
+    return [r["state"] for r in engine.rows("known_states", issuers=list(issuers) if issuers is not None else None)]
 
 
 def table_freshness(engine: Engine, now: datetime | None = None) -> list[dict[str, Any]]:

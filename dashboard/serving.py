@@ -378,8 +378,8 @@ def issuer_directory(fingerprint: str, _engine: Engine) -> list[dict[str, Any]]:
 
 
 @st.cache_data(max_entries=20, ttl=config.cache_ttl_seconds(), show_spinner=False)
-def known_states(fingerprint: str, _engine: Engine) -> list[str]:
-    return m.known_states(_engine)
+def known_states(fingerprint: str, _engine: Engine, scope: m.Scope) -> list[str]:
+    return m.known_states(_engine, scope)
 
 
 @st.cache_data(max_entries=20, ttl=config.cache_ttl_seconds(), show_spinner=False)

@@ -158,12 +158,12 @@ def test_an_unknown_issuer_in_the_address_is_named_in_the_page(small, app_page, 
 def test_an_unknown_focus_is_named_not_replaced(small, app_page):
     at = app_page("issuer", data_dir=small, focus="99999")
     assert at.selectbox(key="focus").value is None
-    assert "issuer 99999 (focus), which matches no issuer in the export" in main_text(at, "warning")
+    assert "issuer 99999 (focus) which matches no issuer in the export" in main_text(at, "warning")
     assert not at.metric  # no other issuer's numbers
     by_id = app_page("issuer", data_dir=small, focus="20002")
     assert by_id.selectbox(key="focus").value == "20002"
     outside = app_page("issuer", data_dir=small, focus="20002", state="NC")
-    assert "issuer 20002 (focus), which matches no issuer in these filters" in main_text(outside, "warning")
+    assert "issuer 20002 (focus) which matches no issuer in these filters" in main_text(outside, "warning")
 
 
 @pytest.mark.parametrize("page", ["overview", "standup", "health"])

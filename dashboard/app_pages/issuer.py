@@ -50,9 +50,11 @@ if issuer is None:
         where = (
             "in the export that you may see" if fc.match_issuer(unmatched_focus, names) is None else "in these filters"
         )
+        asked = (
+            f"issuer {unmatched_focus}" if view.scope.issuers is None else "an issuer"
+        )  # a scoped caller: not echoed
         st.warning(
-            f"The address asks for issuer {unmatched_focus} (focus), which matches no issuer {where}. Choose one "
-            "above.",
+            f"The address asks for {asked} (focus) which matches no issuer {where}. Choose one above.",
             icon=":material/person_search:",
         )
     st.stop()
