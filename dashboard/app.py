@@ -69,17 +69,25 @@ def filters_sidebar(export: serving.LoadedExport, access: acc.Access) -> serving
             placeholder="latest in the export",
             help="Replay what the dashboard showed at an earlier time. Empty: the latest event in the export.",
         )
-        # explicit bounds: Streamlit's default range ends ten years back, which would refuse 2013
-        bounds = dict(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31))
-        date_from = st.date_input("Applications from", value=None, key="from", bind="query-params", **bounds)
-        date_to = st.date_input(
-            "Applications before",
-            value=None,
+        # text, not st.date_input: its calendar applies a typed date only when it closes, not on Enter, and
+        # drops a bad ?from= in silence; a text field applies on Enter and a bad value is named (decisions.md)
+        from_text = st.text_input(
+            "Applications from (YYYY-MM-DD)",
+            key="from",
+            bind="query-params",
+            placeholder="any day",
+            help="The first day of application submission counted. Type a date, e.g. 2013-12-01, and press Enter.",
+        )
+        to_text = st.text_input(
+            "Applications before (YYYY-MM-DD)",
             key="to",
             bind="query-params",
-            help="The window's end is excluded.",
-            **bounds,
+            placeholder="any day",
+            help="The window's end, excluded. Type a date and press Enter.",
         )
+    date_from = window_day(from_text, "from", "start")
+    date_to = window_day(to_text, "to", "end")
+    with st.sidebar:
         # states of issuers.csv and of the enrollments themselves (an unlisted issuer has no state)
         states = serving.known_states(export.fingerprint, engine, access.scope)
         chosen_states = address_multiselect(
@@ -137,6 +145,22 @@ def filters_sidebar(export: serving.LoadedExport, access: acc.Access) -> serving
     return serving.View(export, as_of, latest, filters, access.scope)
 
 
+def window_day(text: str, key: str, end: str) -> date | None:
+    """A day of the application window as typed; a value that is not a date is named in the page and
+    that end of the window left open."""
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        st.error(
+            f"'{text}' ({key} in the address) is not a date (YYYY-MM-DD, e.g. 2013-12-01): the window's {end} is "
+            "left open until it is corrected.",
+            icon=":material/event_busy:",
+        )
+        return None
+
+
 def address_multiselect(label, options, key, match, spelling, **kwargs) -> list[str]:
     """A multiselect bound to ?key=..., which takes from the address what a person would type there: `match`
     finds the option a value names ('nc' is NC, a bare issuer id is its issuer); a value naming none is kept
@@ -149,6 +173,12 @@ def address_multiselect(label, options, key, match, spelling, **kwargs) -> list[
     if key not in st.session_state:  # the first run: the address is all there is
         given = [t for t in st.query_params.get_all(key) if t.strip()]
         wanted = list(dict.fromkeys(match(t) or spelling(t.strip()) for t in given))
+        shown = [kwargs.get("format_func", str)(v) for v in wanted]
+        if [t.strip() for t in given] != shown:
+            # before the widget exists: the address as it will hold it, then a run that seeds from it
+            st.query_params[key] = shown
+            st.session_state[f"_{key}_from_address"] = wanted
+            st.rerun()
     current = wanted if wanted is not None else list(st.session_state.get(key) or [])
     extra = [v for v in current if v not in options]
     chosen = st.multiselect(label, list(options) + extra, key=key, bind="query-params", **kwargs)

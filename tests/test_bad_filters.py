@@ -198,3 +198,12 @@ def test_the_health_page_of_an_empty_export(tmp_path, app_page):
     assert "see **Data health**" not in text  # no link to the page itself
     files = at.dataframe[0].value["file"].tolist()
     assert str(tmp_path / "empty" / "issuers.csv") in files and str(tmp_path / "empty" / "enrollments") in files
+
+
+def test_a_window_day_that_is_not_a_date_is_named_in_the_page(small, app_page):
+    at = app_page("overview", data_dir=small, **{"from": "12/01/2013", "to": "2013-11-02"})
+    error = main_text(at, "error")
+    assert "'12/01/2013' (from in the address) is not a date (YYYY-MM-DD" in error and "start is left open" in error
+    text = " ".join(m.value for m in at.markdown)
+    assert "applications … to 2013-11-02 (end excluded)" in text
+    assert {m.label: m.value for m in at.metric}["Applications"] == "2"  # E1 and E2; E3 was submitted on Nov 2
