@@ -36,6 +36,9 @@ if "focus" not in st.session_state and st.query_params.get("focus", "").strip():
         unmatched_focus = given
     else:
         st.session_state["focus"] = found
+        if given != names.get(found, found):  # a bare id: the address as the widget holds it, for a copied link
+            st.query_params["focus"] = names.get(found, found)
+            st.rerun()
 issuer = st.selectbox(
     "Issuer",
     options,
