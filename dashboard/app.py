@@ -12,8 +12,9 @@ if __package__ in (None, ""):  # `streamlit run dashboard/app.py` runs this file
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard import access as acc  # noqa: E402
+from dashboard import config, serving  # noqa: E402
+from dashboard import filtercheck as fc  # noqa: E402
 from dashboard import metrics as m  # noqa: E402
-from dashboard import serving  # noqa: E402
 from dashboard.pages import PAGES as REGISTERED_PAGES  # noqa: E402
 
 st.set_page_config(
@@ -68,47 +69,124 @@ def filters_sidebar(export: serving.LoadedExport, access: acc.Access) -> serving
             placeholder="latest in the export",
             help="Replay what the dashboard showed at an earlier time. Empty: the latest event in the export.",
         )
-        # explicit bounds: Streamlit's default range ends ten years back, which would refuse 2013
-        bounds = dict(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31))
-        date_from = st.date_input("Applications from", value=None, key="from", bind="query-params", **bounds)
-        date_to = st.date_input(
-            "Applications before",
-            value=None,
+        # text, not st.date_input: its calendar applies a typed date only when it closes, not on Enter, and
+        # drops a bad ?from= in silence; a text field applies on Enter and a bad value is named (decisions.md)
+        from_text = st.text_input(
+            "Applications from (YYYY-MM-DD)",
+            key="from",
+            bind="query-params",
+            placeholder="any day",
+            help="The first day of application submission counted. Type a date, e.g. 2013-12-01, and press Enter.",
+        )
+        to_text = st.text_input(
+            "Applications before (YYYY-MM-DD)",
             key="to",
             bind="query-params",
-            help="The window's end is excluded.",
-            **bounds,
+            placeholder="any day",
+            help="The window's end, excluded. Type a date and press Enter.",
         )
+    date_from = window_day(from_text, "from", "start")
+    date_to = window_day(to_text, "to", "end")
+    with st.sidebar:
         # states of issuers.csv and of the enrollments themselves (an unlisted issuer has no state)
-        everything = serving.View(export, latest, latest, scope=access.scope)
-        states = sorted(
-            {r["state"] for r in directory if r["state"]} | {s for s in serving.get(everything, "funnel").by_state if s}
+        states = serving.known_states(export.fingerprint, engine, access.scope)
+        chosen_states = address_multiselect(
+            "States", states, "state", lambda t: fc.match_state(t, states), str.upper, placeholder="All states"
         )
-        chosen_states = st.multiselect("States", states, key="state", bind="query-params", placeholder="All states")
         issuer_options = [
             r["issuer_id"] for r in directory if not chosen_states or r["state"] in chosen_states or r["state"] is None
         ]
-        chosen_issuers = st.multiselect(
+        chosen_issuers = address_multiselect(
             "Issuers",
             issuer_options,
-            key="issuer",
-            bind="query-params",
+            "issuer",
+            lambda t: fc.match_issuer(t, names),
+            str if access.scope.issuers is None else (lambda t: fc.NOT_IN_SCOPE),
             format_func=lambda i: names.get(i, i),
             placeholder="All issuers",
         )
         st.caption("The filters live in the page's address: copy it to share exactly this view.")
+    # said in the page itself, not only in the sidebar: the stand-up screen hides the sidebar
+    unknown_states = tuple(s for s in chosen_states if s not in states)
+    if unknown_states:
+        text = fc.unknown_states_text(unknown_states, tuple(chosen_states), states, "The state filter")
+        st.warning(text, icon=":material/filter_alt_off:")
+    unknown_issuers = tuple(i for i in chosen_issuers if i not in names)
+    if unknown_issuers:
+        text = fc.unknown_issuers_text(unknown_issuers, tuple(chosen_issuers), "The issuer filter")
+        st.warning(text, icon=":material/filter_alt_off:")
     as_of = latest
     if as_of_text:
         try:
             as_of = m.parse_as_of(as_of_text)
         except ValueError:
-            st.sidebar.error(f"'{as_of_text}' is not an ISO 8601 time; showing the latest data instead.")
+            st.error(
+                f"The as-of time '{as_of_text}' (as_of in the address) is not an ISO 8601 time, e.g. "
+                "2013-12-01T09:00:00Z. Correct it, or clear it for the latest data in the export; nothing is "
+                "shown until then.",
+                icon=":material/event_busy:",
+            )
+            st.stop()
+        verdict = fc.check_as_of(
+            as_of, serving.latest_event(export.fingerprint, engine), m.utc_now(), config.stale_after_hours(), "As of"
+        )
+        if verdict.error:
+            st.error(
+                verdict.error + " Nothing is shown until it is corrected or cleared.", icon=":material/event_busy:"
+            )
+            st.stop()
+        if verdict.warning:
+            st.warning(verdict.warning, icon=":material/history_toggle_off:")
     try:
         filters = m.Filters(date_from, date_to, tuple(chosen_states) or None, tuple(chosen_issuers) or None)
     except m.FilterError as exc:
-        st.sidebar.error(f"{exc}; the date window is ignored.")
+        st.error(f"{exc}; the date window is ignored.")
         filters = m.Filters(None, None, tuple(chosen_states) or None, tuple(chosen_issuers) or None)
     return serving.View(export, as_of, latest, filters, access.scope)
+
+
+def window_day(text: str, key: str, end: str) -> date | None:
+    """A day of the application window as typed; a value that is not a date is named in the page and
+    that end of the window left open."""
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        st.error(
+            f"'{text}' ({key} in the address) is not a date (YYYY-MM-DD, e.g. 2013-12-01): the window's {end} is "
+            "left open until it is corrected.",
+            icon=":material/event_busy:",
+        )
+        return None
+
+
+def address_multiselect(label, options, key, match, spelling, **kwargs) -> list[str]:
+    """A multiselect bound to ?key=..., which takes from the address what a person would type there: `match`
+    finds the option a value names ('nc' is NC, a bare issuer id is its issuer); a value naming none is kept
+    as an option of its own (shown as `spelling` gives it), so that it is seen, stays in the address and can be
+    removed, rather than dropped in silence by Streamlit, which keeps only exact option labels."""
+    pending = st.session_state.pop(f"_{key}_from_address", None)
+    if pending is not None:
+        st.session_state[key] = pending  # the address's values, normalised on the run before
+    wanted = None
+    if key not in st.session_state:  # the first run: the address is all there is
+        given = [t for t in st.query_params.get_all(key) if t.strip()]
+        wanted = list(dict.fromkeys(match(t) or spelling(t.strip()) for t in given))
+        shown = [kwargs.get("format_func", str)(v) for v in wanted]
+        if [t.strip() for t in given] != shown:
+            # before the widget exists: the address as it will hold it, then a run that seeds from it
+            st.query_params[key] = shown
+            st.session_state[f"_{key}_from_address"] = wanted
+            st.rerun()
+    current = wanted if wanted is not None else list(st.session_state.get(key) or [])
+    extra = [v for v in current if v not in options]
+    chosen = st.multiselect(label, list(options) + extra, key=key, bind="query-params", **kwargs)
+    if wanted is not None and chosen != wanted:
+        # Streamlit seeded only the exact labels: take the normalised values on a second run
+        st.session_state[f"_{key}_from_address"] = wanted
+        st.rerun()
+    return chosen
 
 
 access = current_access()

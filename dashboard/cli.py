@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from . import access, config, demo
+from . import filtercheck as fc
 from . import metrics as m
 from .engine import Engine
 from .problems import ExportError
@@ -211,6 +212,30 @@ def scope_for(email: str | None) -> m.Scope:
     return granted.scope
 
 
+def checked_filters(engine: Engine, filters: m.Filters, scope: m.Scope) -> m.Filters:
+    """--state and --issuer as the export spells them ('nc' is NC); each value matching nothing is named on
+    standard error and kept, so that it counts nothing (metrics.md, Filters), never dropped in silence."""
+    states, issuers = filters.states, filters.issuers
+    if states:
+        known = m.known_states(engine, scope)
+        found = fc.resolve_states(list(states), known)
+        if found.unknown:
+            print("warning: " + fc.unknown_states_text(found.unknown, found.values, known, "--state"), file=sys.stderr)
+        states = found.values
+    if issuers:
+        directory = m.issuer_directory(engine)
+        names = {
+            r["issuer_id"]: r["issuer_id"]
+            for r in directory
+            if scope.issuers is None or r["issuer_id"] in scope.issuers
+        }
+        found = fc.resolve_issuers(list(issuers), names)
+        if found.unknown:
+            print("warning: " + fc.unknown_issuers_text(found.unknown, found.values, "--issuer"), file=sys.stderr)
+        issuers = found.values
+    return m.Filters(filters.date_from, filters.date_to, states, issuers)
+
+
 def run_report(args: argparse.Namespace) -> int:
     data_dir = resolve_data_dir(args.data)
     try:
@@ -227,17 +252,30 @@ def run_report(args: argparse.Namespace) -> int:
     except ExportError as exc:
         raise BadInput(str(exc)) from None
     if engine.errors:
-        raise BadInput(f"The export in {data_dir} cannot be reported on: " + " ".join(str(p) for p in engine.errors))
+        raise BadInput(
+            f"the export in {data_dir} cannot be reported on ({len(engine.errors)} problem(s)):\n"
+            + "\n".join(f"- {p.located(data_dir)}" for p in engine.errors)
+        )
     for problem in engine.warnings:
-        print(str(problem), file=sys.stderr)
+        print(str(problem.located(data_dir)), file=sys.stderr)
     for row in m.future_timestamps(engine):
         print(
             f"Warning in table {row['table_name']}, column {row['column_name']}: {row['row_count']} row(s) carry "
             f"timestamps later than now (latest {row['latest']}); the default as-of time ignores them.",
             file=sys.stderr,
         )
-    as_of = args.as_of or m.default_as_of(engine)
-    query = m.Request(engine, as_of, filters, scope_for(args.as_user))
+    scope = scope_for(args.as_user)
+    filters = checked_filters(engine, filters, scope)
+    now = m.utc_now()
+    latest = m.latest_event(engine, now)
+    if args.as_of is not None:
+        verdict = fc.check_as_of(args.as_of, latest, now, config.stale_after_hours(), "--as-of")
+        if verdict.error:
+            raise BadInput(verdict.error)
+        if verdict.warning:
+            print(f"warning: {verdict.warning}", file=sys.stderr)
+    as_of = args.as_of or (latest if latest is not None else now)
+    query = m.Request(engine, as_of, filters, scope)
     json.dump(build_report(query, args.window_days, args.its_days), sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -100,10 +100,15 @@ class Request:
         return Request(self.engine, as_of, self.filters, self.scope)
 
 
+def latest_event(engine: Engine, now: datetime | None = None) -> datetime | None:
+    """The latest event timestamp not after now; None for an export with no event at all."""
+    return engine.rows("default_as_of", now=now or utc_now())[0]["as_of"]
+
+
 def default_as_of(engine: Engine, now: datetime | None = None) -> datetime:
     """The latest event timestamp not after now; now itself for an export with no events."""
     now = now or utc_now()
-    latest = engine.rows("default_as_of", now=now)[0]["as_of"]
+    latest = latest_event(engine, now)
     return latest if latest is not None else now
 
 
@@ -358,6 +363,12 @@ def reconciliation_work_list(q: Request, category: str, limit: int) -> list[dict
 
 def issuer_directory(engine: Engine) -> list[dict[str, Any]]:
     return engine.rows("issuer_directory")
+
+
+def known_states(engine: Engine, scope: Scope | None = None) -> list[str]:
+    """The state codes of enrollments and issuers.csv, of the issuers in scope: what a state filter can match."""
+    issuers = scope.issuers if scope is not None else None
+    return [r["state"] for r in engine.rows("known_states", issuers=list(issuers) if issuers is not None else None)]
 
 
 def table_freshness(engine: Engine, now: datetime | None = None) -> list[dict[str, Any]]:

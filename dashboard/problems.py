@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 ERROR = "error"
 WARNING = "warning"
@@ -25,6 +26,18 @@ class Problem:
         if self.column:
             where.append(f"column {self.column}")
         return f"{self.severity.capitalize()} in {', '.join(where)}: {self.message}"
+
+    def located(self, export_dir: Path | str) -> Problem:
+        """This problem with its file under the export directory as the user gave it (`--data exp` shows
+        exp/issuers.csv). Stored problems start at the export folder's name, so that a prepared export can
+        be reused whatever path it is opened by."""
+        if not self.file or Path(self.file).is_absolute():
+            return self
+        given = Path(export_dir)
+        parts = Path(self.file).parts
+        if len(parts) > 1 and parts[0] == given.name:
+            return replace(self, file=str(given.joinpath(*parts[1:])))
+        return self
 
     def as_dict(self) -> dict:
         return {

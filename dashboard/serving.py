@@ -377,6 +377,16 @@ def issuer_directory(fingerprint: str, _engine: Engine) -> list[dict[str, Any]]:
     return m.issuer_directory(_engine)
 
 
+@st.cache_data(max_entries=20, ttl=config.cache_ttl_seconds(), show_spinner=False)
+def known_states(fingerprint: str, _engine: Engine, scope: m.Scope) -> list[str]:
+    return m.known_states(_engine, scope)
+
+
+@st.cache_data(max_entries=20, ttl=config.cache_ttl_seconds(), show_spinner=False)
+def latest_event(fingerprint: str, _engine: Engine) -> datetime | None:
+    return m.latest_event(_engine)
+
+
 @st.cache_data(max_entries=20, ttl=60, show_spinner=False)
 def table_freshness(fingerprint: str, _engine: Engine) -> list[dict[str, Any]]:
     return m.table_freshness(_engine)

@@ -32,10 +32,13 @@ ALL_TABLES = ("enrollments", "transactions_834", "payments", "issuers", "release
 def describe_filters(view: serving.View) -> str:
     f = view.filters
     names = serving.issuer_names(view)
-    parts = [
-        f"as of **{iso_utc(view.as_of)}**"
-        + (" (latest in the export)" if view.as_of == view.latest else " (replaying an earlier day)")
-    ]
+    if view.as_of == view.latest:
+        when = " (latest in the export)"
+    elif view.as_of < view.latest:
+        when = " (replaying an earlier day)"
+    else:  # the app warns when this is further off than the staleness threshold
+        when = f" (after the export's latest event, {iso_utc(view.latest)})"
+    parts = [f"as of **{iso_utc(view.as_of)}**" + when]
     if f.date_from or f.date_to:
         parts.append(f"applications {f.date_from or '…'} to {f.date_to or '…'} (end excluded)")
     parts.append("states: " + (", ".join(f.states) if f.states else "all"))
@@ -67,13 +70,15 @@ def guard(export: serving.LoadedExport, tables: Iterable[str] = ALL_TABLES, *, t
     if title and (export.engine is None or export.table_errors(tuple(tables))):
         st.title(title)
     if export.engine is None:
-        st.error("The export cannot be read: " + " ".join(str(p) for p in export.problems))
+        st.error(
+            "The export cannot be read:\n\n" + "\n".join(f"- {p.located(export.export_dir)}" for p in export.problems)
+        )
         return False
     problems = export.table_errors(tuple(tables))
     if problems:
         st.error(
             "This page needs data the export does not provide correctly. Fix the export, or see "
-            "**Data health** for every problem:\n\n" + "\n".join(f"- {p}" for p in problems)
+            "**Data health** for every problem:\n\n" + "\n".join(f"- {p.located(export.export_dir)}" for p in problems)
         )
         return False
     return True

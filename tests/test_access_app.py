@@ -87,6 +87,21 @@ def test_url_parameters_cannot_widen_the_scope(world, app_page, params, page):
     assert not leaked(text, others)
 
 
+def test_an_issuer_outside_the_scope_is_named_without_being_echoed(world, app_page):
+    _, _, mine, others = world
+    other = others[0]
+    at = run(world, app_page, "am@issuer.example", "overview", issuer=[other["issuer_id"]])
+    warning = " ".join(w.value for w in at.main.warning)
+    assert "The issuer filter holds a value that matches no issuer id you may see" in warning
+    assert "every number is zero" in warning
+    assert not leaked(rendered_text(at), others)
+    focus = run(world, app_page, "am@issuer.example", "issuer", focus=other["issuer_id"])
+    assert "The address asks for an issuer (focus) which matches no issuer" in " ".join(
+        w.value for w in focus.main.warning
+    )
+    assert not leaked(rendered_text(focus), others)
+
+
 def test_unknown_user_sees_only_a_message(world, app_page):
     _, _, mine, others = world
     at = run(world, app_page, "stranger@example.org")

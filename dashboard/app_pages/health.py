@@ -17,7 +17,10 @@ st.markdown(
     f"{iso_utc(export.loaded_at.replace(microsecond=0))}"
 )
 
-if view is not None:
+no_event = export.engine is not None and serving.latest_event(export.fingerprint, export.engine) is None
+if no_event:
+    st.markdown("The export holds no event yet, so there is no as-of time: the checks below cover the whole export.")
+elif view is not None:
     st.markdown(ui.describe_filters(view) + " (the filters apply to the canaries; the checks cover the whole export)")
 scope = view.scope if view else None
 # a problem about one issuer is that issuer's data: shown only to callers who may see it
@@ -36,7 +39,7 @@ else:
     st.success("The export passes every check of the data contract.")
 if problems:
     st.dataframe(
-        pd.DataFrame([p.as_dict() for p in problems]),
+        pd.DataFrame([p.located(export.export_dir).as_dict() for p in problems]),
         hide_index=True,
         column_order=["severity", "table", "file", "column", "rows", "message"],
     )
@@ -75,7 +78,9 @@ st.dataframe(
     },
 )
 stale = [r["Table"] for r in rows if r["Fresh"] == "stale"]
-if stale:
+if no_event:
+    st.warning("No table holds an event yet: there is nothing to be fresh or stale.")
+elif stale:
     st.warning(
         f"Stale export: the newest event in {', '.join(stale)} is more than "
         f"{config.stale_after_hours():.0f} hours old. The numbers are as of {iso_utc(view.latest) if view else '–'}."
@@ -89,7 +94,12 @@ for r in serving.future_timestamps(export.fingerprint, export.engine):
 directory = serving.scoped_directory(export, view.scope) if view else []
 missing = [r["issuer_id"] for r in directory if not r["listed"]]
 st.subheader("Issuers missing from issuers.csv")
-if missing:
+if export.table_errors(("issuers",)):
+    st.info(
+        "issuers.csv cannot be read (see the problems above), so which issuers it lists cannot be checked.",
+        icon=":material/help:",
+    )
+elif missing:
     st.warning(
         f"{len(missing)} issuer id(s) appear in the export but not in issuers.csv; they are counted, shown "
         "by id and have no state: " + ", ".join(missing)
@@ -102,7 +112,14 @@ st.caption(
     'Test ("John Doe") records pushed end to end by issuers and the exchange. Stuck: not effectuated and '
     "in its current stage for more than 48 hours. The date window does not apply."
 )
-if view is not None and ui.guard(export, ("enrollments", "transactions_834", "payments")):
+canary_tables = ("enrollments", "transactions_834", "payments")
+if export.table_errors(canary_tables):
+    # this page lists every problem above: say so, rather than link to this page
+    st.info(
+        "The canaries need the tables " + ", ".join(canary_tables) + ", which have the problems listed above.",
+        icon=":material/help:",
+    )
+elif view is not None:
     canaries = serving.get(view, "canaries")
     if not canaries:
         ui.empty("No canary record in this view.")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import charts, serving, ui
 from dashboard import definitions as d
+from dashboard import filtercheck as fc
 from dashboard import metrics as m
 from dashboard.stats import MIN_PER_SIDE
 
@@ -27,7 +28,41 @@ st.caption("What is wrong for one issuer, and which records does its account man
 if not options:
     ui.empty("No issuer matches these filters.")
     st.stop()
-issuer = st.selectbox("Issuer", options, format_func=lambda i: names.get(i, i), key="focus", bind="query-params")
+# ?focus= as a person writes it (an id or the shown label); one that names no issuer here is said, never
+# replaced by another issuer in silence (Streamlit keeps only an exact label from the address)
+unmatched_focus = None
+if "focus" not in st.session_state and st.query_params.get("focus", "").strip():
+    given = st.query_params["focus"].strip()
+    found = fc.match_issuer(given, {i: names.get(i, i) for i in options})
+    if found is None:
+        unmatched_focus = given
+    else:
+        st.session_state["focus"] = found
+        if given != names.get(found, found):  # a bare id: the address as the widget holds it, for a copied link
+            st.query_params["focus"] = names.get(found, found)
+            st.rerun()
+issuer = st.selectbox(
+    "Issuer",
+    options,
+    index=None if unmatched_focus else 0,
+    format_func=lambda i: names.get(i, i),
+    key="focus",
+    bind="query-params",
+    placeholder="Choose an issuer",
+)
+if issuer is None:
+    if unmatched_focus:
+        where = (
+            "in the export that you may see" if fc.match_issuer(unmatched_focus, names) is None else "in these filters"
+        )
+        asked = (
+            f"issuer {unmatched_focus}" if view.scope.issuers is None else "an issuer"
+        )  # a scoped caller: not echoed
+        st.warning(
+            f"The address asks for {asked} (focus) which matches no issuer {where}. Choose one above.",
+            icon=":material/person_search:",
+        )
+    st.stop()
 focus = view.narrowed(issuers=(issuer,))
 # the sidebar's Issuers filter only narrows the list above; say which issuer the page shows
 st.sidebar.info(f"This page shows one issuer: **{names.get(issuer, issuer)}**.", icon=":material/apartment:")

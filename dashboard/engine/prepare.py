@@ -266,7 +266,7 @@ class Preparation:
     def _csv_header(self, table: c.Table, path: Path, shown: str) -> list[str] | None:
         if not path.is_file():
             self.raise_if_changed()  # it was there when the export was listed
-            self.findings.add(Problem(ERROR, table.name, f"the reference file {path} is missing", file=shown))
+            self.findings.add(Problem(ERROR, table.name, "the reference file is missing", file=shown))
             return None
         try:
             with path.open(newline="", encoding="utf-8-sig") as handle:

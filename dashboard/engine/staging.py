@@ -171,7 +171,8 @@ def plan_table(export_dir: Path, table: c.Table) -> TablePlan:
     folder = export_dir / table.name
     problems: list[Problem] = []
     if not folder.is_dir():
-        problems.append(Problem(ERROR, table.name, f"the table folder {folder} does not exist", file=str(folder)))
+        shown = display_path(folder, export_dir)
+        problems.append(Problem(ERROR, table.name, "the table folder does not exist", file=shown))
         return TablePlan(table, [], problems, folder_missing=True)
     paths = table_files(folder)
     if not paths:
@@ -179,9 +180,9 @@ def plan_table(export_dir: Path, table: c.Table) -> TablePlan:
             Problem(
                 ERROR,
                 table.name,
-                f"the table folder {folder} holds no .parquet file "
+                "the table folder holds no .parquet file "
                 "(exporters always write at least one, with zero rows if need be)",
-                file=str(folder),
+                file=display_path(folder, export_dir),
             )
         )
         return TablePlan(table, [], problems)

@@ -24,7 +24,7 @@ from .prepare import PROBLEM_COLUMNS, Connect, Preparation, insert_rows
 from .staging import ExportChanged, export_fingerprint, sql_ident
 
 # Bump when the layout of a prepared database changes in a way the prepare SQL's text does not show.
-_PREPARED_FORMAT = "2"
+_PREPARED_FORMAT = "3"  # 3: problems store file paths from the export folder, messages none
 # Prepared databases kept per export directory: the one in use and the one before it (for incremental
 # preparation and for a process still serving the previous export).
 _KEEP_PREPARED = 2
