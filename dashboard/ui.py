@@ -231,7 +231,8 @@ def csv_download(
             disabled=not available,
         )
     st.caption(
-        "Both files hold the filters shown at the top of the page; the Excel file lists them on its Filters sheet."
+        "The Excel file lists the filters in force on its Filters sheet; the CSV holds the rows alone, its "
+        "header first (its filters are those at the top of this page, its as-of time is in its file name)."
     )
 
 
@@ -269,6 +270,7 @@ RECONCILIATION_TABLE_CONFIG = {
     "834 sent (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
     "834 accepted (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
     "Effectuation sent (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    "Sent (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
     "Days waiting": st.column_config.NumberColumn(format="%.1f"),
     "Differences (exchange → issuer)": st.column_config.TextColumn(width="large"),
 }
