@@ -91,14 +91,19 @@ def work_list(
 
 # the chosen list is in the address (?list=At+risk), so a shared link opens the same list
 tabs = st.tabs(["Past due", "At risk", "Oldest", "By stage"], key="list", bind="query-params")
-with tabs[0]:
-    work_list("past_due", risk["past_due"], "binder payment due date passed", deadline="past_due")
-with tabs[1]:
-    work_list("at_risk", risk["at_risk"], "binder payment due within 7 days", deadline="at_risk")
-with tabs[2]:
-    work_list("oldest", total, "every backlog enrollment, longest wait first")
-with tabs[3]:
-    stage = st.selectbox(
-        "Stage", list(d.BACKLOG_LABELS), format_func=d.BACKLOG_LABELS.get, key="backlog_stage", bind="query-params"
-    )
-    work_list("stage", by_stage[stage]["count"], "waiting at this stage", stages=(stage,))
+# bound to the URL, choosing a tab reruns the page: only the open tab's list is queried and drawn
+if tabs[0].open:
+    with tabs[0]:
+        work_list("past_due", risk["past_due"], "binder payment due date passed", deadline="past_due")
+if tabs[1].open:
+    with tabs[1]:
+        work_list("at_risk", risk["at_risk"], "binder payment due within 7 days", deadline="at_risk")
+if tabs[2].open:
+    with tabs[2]:
+        work_list("oldest", total, "every backlog enrollment, longest wait first")
+if tabs[3].open:
+    with tabs[3]:
+        stage = st.selectbox(
+            "Stage", list(d.BACKLOG_LABELS), format_func=d.BACKLOG_LABELS.get, key="backlog_stage", bind="query-params"
+        )
+        work_list("stage", by_stage[stage]["count"], "waiting at this stage", stages=(stage,))
