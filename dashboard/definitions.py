@@ -47,6 +47,8 @@ RECONCILIATION_LABELS = {
     "exchange_only": "Exchange only",
     "issuer_only": "Issuer only",
 }
+# a backlog work list's binder-payment deadline status (metrics.md)
+DEADLINE_LABELS = {"past_due": "Past due", "at_risk": "At risk"}
 
 
 # ------------------------------------------------------------------------- signals (docs/signals.md)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -12,10 +13,13 @@ import streamlit as st
 
 from . import charts, metrics, serving, signals
 from .definitions import (
+    BACKLOG_LABELS,
+    DEADLINE_LABELS,
     DEFINITIONS,
     FUNNEL_FLAG_LABELS,
     FUNNEL_MEASURES,
     MISSING,
+    RECONCILIATION_LABELS,
     RELEASE_METRIC_LABELS,
     RELEASE_METRIC_UNITS,
     SIGNAL_LABELS,
@@ -44,19 +48,6 @@ def describe_filters(view: serving.View) -> str:
     parts.append("states: " + (", ".join(f.states) if f.states else "all"))
     parts.append("issuers: " + (", ".join(names.get(i, i) for i in f.issuers) if f.issuers else "all"))
     return " · ".join(parts)
-
-
-def filter_lines(view: serving.View) -> list[str]:
-    """The filters in force, for the top of a downloaded file."""
-    f = view.filters
-    return [
-        f"# as_of: {iso_utc(view.as_of)}",
-        f"# export: {view.export.export_dir}",
-        f"# applications from: {f.date_from or 'any'}",
-        f"# applications to (excluded): {f.date_to or 'any'}",
-        f"# states: {' '.join(f.states) if f.states else 'all'}",
-        f"# issuers: {' '.join(f.issuers) if f.issuers else 'all'}",
-    ]
 
 
 def header(view: serving.View, title: str, question: str) -> None:
@@ -88,6 +79,121 @@ def empty(message: str = "No enrollments match these filters.") -> None:
     st.info(message, icon=":material/filter_alt_off:")
 
 
+# ------------------------------------------------------------------------- downloads (docs/pages.md)
+
+# codes in a download read as the page's words (the chart's 'Awaiting binder payment', not awaiting_payment)
+DOWNLOAD_CODE_LABELS = {
+    "stage": BACKLOG_LABELS,
+    "stage_entered": STAGE_LABELS,
+    "category": RECONCILIATION_LABELS,
+    "deadline": DEADLINE_LABELS,
+}
+# columns of days, rounded to 0.1 day in a download
+DAY_COLUMNS = ("age_days", "days_waiting", "oldest_days")
+
+
+def filter_rows(view: serving.View) -> list[tuple[str, str]]:
+    """The filters in force and the as-of time, as (name, value) pairs: the xlsx's Filters sheet."""
+    f = view.filters
+    names = serving.issuer_names(view)
+    return [
+        ("As of (UTC)", iso_utc(view.as_of) or ""),
+        ("Applications from", str(f.date_from) if f.date_from else "any"),
+        ("Applications to (excluded)", str(f.date_to) if f.date_to else "any"),
+        ("States", ", ".join(f.states) if f.states else "all"),
+        ("Issuers", ", ".join(names.get(i, i) for i in f.issuers) if f.issuers else "all"),
+        ("Export", str(view.export.export_dir)),
+    ]
+
+
+def download_cell(column: str, value: Any) -> Any:
+    """One value as a download holds it: timestamps ISO 8601 with Z, dates ISO, days to 0.1, codes as words."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if column in DAY_COLUMNS:
+        return round(float(value), 1)
+    if column in DOWNLOAD_CODE_LABELS:
+        return DOWNLOAD_CODE_LABELS[column].get(value, value)
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def download_frame(rows: list[dict[str, Any]], names: dict[str, str]) -> pd.DataFrame:
+    """A work list as its downloads hold it: every value through `download_cell`, ids as text, and the
+    issuer's name in an `issuer_name` column beside every `issuer_id`."""
+    out = []
+    for row in rows:
+        cells: dict[str, Any] = {}
+        for column, value in row.items():
+            if column == "name":  # ui.named's page column: the download has issuer_name beside the id
+                continue
+            cells[column] = download_cell(column, value)
+            if column == "issuer_id":
+                shown = names.get(value)  # 'Name (id)', or the id alone when issuers.csv has no name
+                cells["issuer_name"] = shown.removesuffix(f" ({value})") if shown and shown != value else None
+        out.append(cells)
+    frame = pd.DataFrame(out)
+    for column in frame.columns:
+        if column.endswith("_id"):
+            frame[column] = frame[column].astype("object")
+    return frame
+
+
+def download_csv(frame: pd.DataFrame) -> str:
+    """A plain CSV: the header on the first line, no comment lines."""
+    return frame.to_csv(index=False)
+
+
+def download_xlsx(frame: pd.DataFrame, filters: list[tuple[str, str]], *, sheet: str = "Work list") -> bytes:
+    """An xlsx workbook: the rows on one sheet (header frozen, ids as text cells, readable widths) and
+    every filter in force with the as-of time on a 'Filters' sheet."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    rows = book.active
+    rows.title = sheet[:31]
+    columns = list(frame.columns)
+    rows.append(columns)
+    for record in frame.itertuples(index=False):
+        rows.append([None if v is None or (isinstance(v, float) and v != v) else v for v in record])
+    for index, column in enumerate(columns, start=1):
+        letter = get_column_letter(index)
+        rows[f"{letter}1"].font = Font(bold=True)
+        text = column.endswith("_id")
+        longest = len(column)
+        for (cell,) in rows.iter_rows(min_row=2, min_col=index, max_col=index):
+            if text and cell.value is not None:
+                cell.value = str(cell.value)
+                cell.number_format = "@"
+            elif column in DAY_COLUMNS and cell.value is not None:
+                cell.number_format = "0.0"
+            longest = max(longest, len(str(cell.value)) if cell.value is not None else 0)
+        rows.column_dimensions[letter].width = min(60, longest + 2)
+    rows.freeze_panes = "A2"
+    sheet_filters = book.create_sheet("Filters")
+    sheet_filters.append(["Filter", "Value"])
+    for name, value in filters:
+        sheet_filters.append([name, value])
+    sheet_filters["A1"].font = sheet_filters["B1"].font = Font(bold=True)
+    sheet_filters.column_dimensions["A"].width = max(len(n) for n, _ in filters) + 2
+    sheet_filters.column_dimensions["B"].width = min(80, max(len(v) for _, v in filters) + 2)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def download_stem(view: serving.View, stem: str) -> str:
+    """A file name that carries the as-of time: 'backlog_past_due_asof_2013-12-01T0000Z'."""
+    return f"{stem}_asof_{view.as_of:%Y-%m-%dT%H%M}Z"
+
+
 def csv_download(
     view: serving.View,
     fetch: Callable[[], list[dict[str, Any]]],
@@ -97,26 +203,42 @@ def csv_download(
     *,
     available: bool = True,
 ) -> None:
-    """A CSV of the rows `fetch()` returns, with the filters in force written at its top.
+    """Two buttons side by side: the rows `fetch()` returns as a spreadsheet (.xlsx, ids as text, the
+    filters on their own sheet) and as a plain CSV whose first line is the header.
 
-    The rows are fetched and the file built only when the button is clicked: a full work list can
+    The rows are fetched and the files built only when a button is clicked: a full work list can
     hold hundreds of thousands of rows, which the page itself never needs."""
+    stem = download_stem(view, file_name.removesuffix(".csv"))
+    names = serving.issuer_names(view)
 
-    def build() -> str:
-        buffer = io.StringIO()
-        buffer.write("\n".join(filter_lines(view)) + "\n")
-        pd.DataFrame(fetch()).to_csv(buffer, index=False)
-        return buffer.getvalue()
+    def frame() -> pd.DataFrame:
+        return download_frame(fetch(), names)
 
-    st.download_button(
-        label,
-        build,
-        file_name=file_name,
-        mime="text/csv",
-        key=key,
-        on_click="ignore",
-        icon=":material/download:",
-        disabled=not available,
+    buttons = st.container(horizontal=True, gap="small")
+    with buttons:
+        st.download_button(
+            label.replace("(CSV)", "(Excel)") if "(CSV)" in label else label + " (Excel)",
+            lambda: download_xlsx(frame(), filter_rows(view)),
+            file_name=f"{stem}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"{key}_xlsx",
+            on_click="ignore",
+            icon=":material/table_view:",
+            disabled=not available,
+        )
+        st.download_button(
+            label,
+            lambda: download_csv(frame()),
+            file_name=f"{stem}.csv",
+            mime="text/csv",
+            key=key,
+            on_click="ignore",
+            icon=":material/download:",
+            disabled=not available,
+        )
+    st.caption(
+        "The Excel file lists the filters in force on its Filters sheet; the CSV holds the rows alone, its "
+        "header first (its filters are those at the top of this page, its as-of time is in its file name)."
     )
 
 
@@ -126,6 +248,104 @@ TILE_LABELS_WRAP = (
     '<style>[data-testid="stMetricLabel"] *, [data-testid="stMetricDeltaDescription"] '
     "{white-space: normal !important; text-overflow: clip !important;}</style>"
 )
+# ------------------------------------------------------------------ reconciliation work lists (issuer view)
+
+RECONCILIATION_NOTES = {
+    "matched": "The issuer's effectuation 834 agrees with the exchange on plan, coverage start and APTC.",
+    "field_mismatch": "The issuer's earliest effectuation 834 differs from the exchange's record: each differing "
+    "field with the exchange's value and the issuer's.",
+    "exchange_only": "The exchange holds the enrollment but the issuer has sent no effectuation 834: chase the "
+    "issuer with the plan, coverage start and when the exchange's 834 was sent and accepted. Days waiting count "
+    "from the 834's sending (from the plan selection when none was sent).",
+    "issuer_only": "The issuer's inbound 834s the exchange cannot place (unknown or cancelled enrollment, or none "
+    "named), with the values they carry.",
+}
+# the columns each category's download holds (codes; download_frame adds issuer_name beside issuer_id)
+RECONCILIATION_DOWNLOAD_COLUMNS = {
+    "matched": ("record_id", "issuer_id", "state", "exchange_plan_id", "exchange_coverage_start",
+                "exchange_aptc_amount", "transaction_id", "sent_at"),
+    "field_mismatch": ("record_id", "issuer_id", "state", "differing_fields", "exchange_plan_id", "issuer_plan_id",
+                       "exchange_coverage_start", "issuer_coverage_start", "exchange_aptc_amount",
+                       "issuer_aptc_amount", "transaction_id", "sent_at"),
+    "exchange_only": ("record_id", "issuer_id", "state", "exchange_plan_id", "exchange_coverage_start",
+                      "exchange_aptc_amount", "sent_834_at", "accepted_834_at", "days_waiting"),
+    "issuer_only": ("record_id", "issuer_id", "state", "issuer_plan_id", "issuer_coverage_start",
+                    "issuer_aptc_amount", "transaction_id", "sent_at"),
+}  # fmt: skip
+# each compared field: its label and the (exchange, issuer) columns of reconciliation_work_list
+RECONCILIATION_FIELDS = {
+    "plan_id": ("Plan", "exchange_plan_id", "issuer_plan_id"),
+    "coverage_start_date": ("Coverage start", "exchange_coverage_start", "issuer_coverage_start"),
+    "aptc_amount": ("APTC", "exchange_aptc_amount", "issuer_aptc_amount"),
+}
+RECONCILIATION_TABLE_CONFIG = {
+    "834 sent (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    "834 accepted (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    "Effectuation sent (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    "Sent (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    "Days waiting": st.column_config.NumberColumn(format="%.1f"),
+    "Differences (exchange → issuer)": st.column_config.TextColumn(width="large"),
+}
+
+
+def field_value_text(value: Any) -> str:
+    """A compared field's value in a difference: '(none)' for a missing one, money with two decimals."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, float | Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def differences_text(row: dict[str, Any]) -> str:
+    """'APTC: 250.00 → 249.99; plan: P1 → P2': each differing field, the exchange's value then the issuer's."""
+    parts = []
+    for field in filter(None, (f.strip() for f in (row.get("differing_fields") or "").split(","))):
+        label, exchange, issuer = RECONCILIATION_FIELDS[field]
+        parts.append(f"{label}: {field_value_text(row[exchange])} → {field_value_text(row[issuer])}")
+    return "; ".join(parts)
+
+
+def reconciliation_table(rows: list[dict[str, Any]], category: str) -> pd.DataFrame:
+    """A reconciliation work list as the issuer view shows it, in words, with the columns its category needs."""
+    out = []
+    for r in rows:
+        base = {("834 on the issuer's side" if category == "issuer_only" else "Enrollment"): r["record_id"]}
+        base["State"] = r["state"]
+        if category == "field_mismatch":
+            base["Differences (exchange → issuer)"] = differences_text(r)
+        side = "issuer" if category == "issuer_only" else "exchange"
+        if category != "field_mismatch":
+            base["Plan"] = r[f"{side}_plan_id"]
+            base["Coverage start"] = r[f"{side}_coverage_start"]
+        if category == "exchange_only":
+            base["834 sent (UTC)"] = r["sent_834_at"]
+            base["834 accepted (UTC)"] = r["accepted_834_at"]
+            base["Days waiting"] = r["days_waiting"]
+        else:
+            base["Effectuation 834" if category != "issuer_only" else "Transaction"] = r["transaction_id"]
+            base["Effectuation sent (UTC)" if category != "issuer_only" else "Sent (UTC)"] = r["sent_at"]
+        out.append(base)
+    return pd.DataFrame(out)
+
+
+def reconciliation_download(
+    fetch: Callable[[], list[dict[str, Any]]], category: str
+) -> Callable[[], list[dict[str, Any]]]:
+    """`fetch` narrowed to the columns a category's download holds, the differing fields in words."""
+    columns = RECONCILIATION_DOWNLOAD_COLUMNS[category]
+
+    def rows() -> list[dict[str, Any]]:
+        out = [{c: r[c] for c in columns} for r in fetch()]
+        if category == "field_mismatch":
+            for r in out:
+                fields = (f.strip() for f in (r["differing_fields"] or "").split(","))
+                r["differing_fields"] = ", ".join(RECONCILIATION_FIELDS[f][0] for f in fields if f)
+        return out
+
+    return rows
 
 
 def kpi(

@@ -60,7 +60,12 @@ st.subheader("Work lists")
 SHOWN, DOWNLOAD = 300, 1_000_000
 columns = ["enrollment_id", "name", "state", "stage", "waiting_since", "age_days", "payment_due_date", "deadline"]
 config = {
+    "enrollment_id": "Enrollment",
     "name": "Issuer",
+    "state": "State",
+    "stage": "Stage",
+    "waiting_since": st.column_config.DatetimeColumn("Waiting since (UTC)", format="YYYY-MM-DD HH:mm"),
+    "deadline": "Deadline",
     "age_days": st.column_config.NumberColumn("Days waiting", format="%.1f"),
     "payment_due_date": "Payment due",
 }
@@ -73,7 +78,11 @@ def work_list(
     st.caption(f"{count:,} enrollments: {note}" + (f"; the first {SHOWN} are shown" if count > SHOWN else ""))
     if count:
         rows = serving.get(view, "backlog_work_list", stages=stages, limit=SHOWN, deadline=deadline)
-        st.dataframe(pd.DataFrame(ui.named(view, rows))[columns], hide_index=True, column_config=config)
+        table = pd.DataFrame(ui.named(view, rows))[columns]
+        # the stage and deadline in the chart's words, not their codes
+        table["stage"] = table["stage"].map(lambda s: d.BACKLOG_LABELS.get(s, s))
+        table["deadline"] = table["deadline"].map(lambda s: d.DEADLINE_LABELS.get(s, s) if s else None)
+        st.dataframe(table, hide_index=True, column_config=config)
     else:
         ui.empty("Nobody in this list.")
     ui.csv_download(
@@ -88,13 +97,21 @@ def work_list(
         st.warning(f"The download holds the {DOWNLOAD:,} longest waits; narrow the filters for the rest.")
 
 
-tabs = st.tabs(["Past due", "At risk", "Oldest", "By stage"])
-with tabs[0]:
-    work_list("past_due", risk["past_due"], "binder payment due date passed", deadline="past_due")
-with tabs[1]:
-    work_list("at_risk", risk["at_risk"], "binder payment due within 7 days", deadline="at_risk")
-with tabs[2]:
-    work_list("oldest", total, "every backlog enrollment, longest wait first")
-with tabs[3]:
-    stage = st.selectbox("Stage", list(d.BACKLOG_LABELS), format_func=d.BACKLOG_LABELS.get, key="backlog_stage")
-    work_list("stage", by_stage[stage]["count"], "waiting at this stage", stages=(stage,))
+# the chosen list is in the address (?list=At+risk), so a shared link opens the same list
+tabs = st.tabs(["Past due", "At risk", "Oldest", "By stage"], key="list", bind="query-params")
+# bound to the URL, choosing a tab reruns the page: only the open tab's list is queried and drawn
+if tabs[0].open:
+    with tabs[0]:
+        work_list("past_due", risk["past_due"], "binder payment due date passed", deadline="past_due")
+if tabs[1].open:
+    with tabs[1]:
+        work_list("at_risk", risk["at_risk"], "binder payment due within 7 days", deadline="at_risk")
+if tabs[2].open:
+    with tabs[2]:
+        work_list("oldest", total, "every backlog enrollment, longest wait first")
+if tabs[3].open:
+    with tabs[3]:
+        stage = st.selectbox(
+            "Stage", list(d.BACKLOG_LABELS), format_func=d.BACKLOG_LABELS.get, key="backlog_stage", bind="query-params"
+        )
+        work_list("stage", by_stage[stage]["count"], "waiting at this stage", stages=(stage,))

@@ -184,21 +184,32 @@ row = next((r for r in recon if r["issuer_id"] == issuer), dict.fromkeys(d.RECON
 labels = d.RECONCILIATION_LABELS
 for column, key in zip(st.columns(4), d.RECONCILIATION_CATEGORIES, strict=True):
     column.metric(labels[key], d.format_value("count", row[key]), border=True)
+# the chosen list is in the address (?recon_category=exchange_only), so a shared link opens the same list
 category = st.segmented_control(
-    "Work list", list(labels), format_func=labels.get, default="field_mismatch", key="recon_category"
+    "Work list",
+    list(labels),
+    format_func=labels.get,
+    default="field_mismatch",
+    key="recon_category",
+    bind="query-params",
 )
 if category:
     SHOWN, DOWNLOAD = 300, 1_000_000
     rows = serving.get(focus, "reconciliation_work_list", category=category, limit=SHOWN)
+    st.caption(ui.RECONCILIATION_NOTES[category])
     if rows:
         if row[category] > SHOWN:
             st.caption(f"{row[category]:,} records; the first {SHOWN} are shown, the download holds them all.")
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.dataframe(
+            ui.reconciliation_table(rows, category), hide_index=True, column_config=ui.RECONCILIATION_TABLE_CONFIG
+        )
     else:
         ui.empty("No record in this category.")
     ui.csv_download(
         focus,
-        serving.fetcher(focus, "reconciliation_work_list", category=category, limit=DOWNLOAD),
+        ui.reconciliation_download(
+            serving.fetcher(focus, "reconciliation_work_list", category=category, limit=DOWNLOAD), category
+        ),
         "Download this work list (CSV)",
         f"reconciliation_{issuer}_{category}.csv",
         "recon_download",

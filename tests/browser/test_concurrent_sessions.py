@@ -6,6 +6,8 @@ reverse proxy; the twenty browser pages are opened together, not one after anoth
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -111,12 +113,14 @@ def test_an_account_managers_downloads_hold_only_their_issuer(browser, crowd):
             if path == "backlog":  # the whole backlog: the deadline tabs may be empty for one issuer
                 page.get_by_role("tab", name="Oldest").click()
             # the visible one: the other tabs' buttons are in the page but hidden
-            button = page.locator('[data-testid="stDownloadButton"] button:not([disabled]):visible').first
+            button = page.locator(
+                '[data-testid="stDownloadButton"] button:not([disabled]):visible', has_text="(CSV)"
+            ).first
             with page.expect_download(timeout=60_000) as download:
                 button.click()
             content = Path(download.value.path()).read_text(encoding="utf-8")
-            assert content.startswith("# as_of:")
-            rows = [line.split(",") for line in content.splitlines() if not line.startswith("#")]
+            assert content.startswith("enrollment_id,issuer_id,issuer_name,")  # the header first, no comments
+            rows = list(csv.reader(io.StringIO(content)))
             header, body = rows[0], rows[1:]
             assert body and {row[header.index("issuer_id")] for row in body} == set(scope)
             assert not [n for i, n in names.items() if i not in scope and n and n in content]

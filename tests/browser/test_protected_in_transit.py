@@ -27,6 +27,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.ipc
@@ -220,13 +221,25 @@ class Capture:
             with urllib.request.urlopen(request, timeout=60) as response:
                 kind = response.headers.get_content_type()
                 body = response.read()
-            # the app offers CSV only; another kind needs its own decoder here, not a byte search
-            assert kind == "text/csv", f"{url} is {kind}: teach this test to decode it"
-            text = body.decode("utf-8")
+            # the app offers CSV and xlsx; another kind needs its own decoder here, not a byte search
+            if kind == XLSX:  # every cell of every sheet, as CSV text; the first sheet's header its columns
+                book = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+                sheets = [[["" if v is None else str(v) for v in r] for r in sheet.iter_rows(values_only=True)]
+                          for sheet in book.worksheets]  # fmt: skip
+                buffer = io.StringIO()
+                for sheet_rows in sheets:
+                    csv.writer(buffer).writerows(sheet_rows)
+                text, rows = buffer.getvalue(), sheets[0]
+            else:
+                assert kind == "text/csv", f"{url} is {kind}: teach this test to decode it"
+                text = body.decode("utf-8")
+                rows = list(csv.reader(line for line in io.StringIO(text) if not line.startswith("#")))
             self.downloads.append((url, text))
             done.add(url)
-            rows = list(csv.reader(line for line in io.StringIO(text) if not line.startswith("#")))
             self.columns.extend((f"download {url}", c) for c in (rows[0] if rows else []))
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def strings(value: Any) -> Iterator[str]:
@@ -325,36 +338,44 @@ def wait_until(page, condition, what: str, timeout_s: float = 60) -> None:
 def click_every_download(page, capture: Capture, base: str, headers: dict[str, str]) -> None:
     """Click each enabled download button of the latest run, in every tab, and fetch the files.
 
-    Real clicks on visible buttons, tab by tab: a click event dispatched to a button of a hidden
-    tab can reach another tab's button instead (seen on the backlog's work lists)."""
-    capture.update()
+    A page's tabs are bound to its URL, so choosing one reruns the script and draws that tab's work
+    list (and only that one's): real clicks on its visible buttons after each run."""
+    click_visible_downloads(page, capture, base, headers)
+    tabs = page.get_by_role("tab")
+    for tab in range(1, tabs.count()):
+        tabs.nth(tab).click()
+        page.wait_for_timeout(1000)  # a tab bound to the URL reruns the page; one that is not does not
+        page.wait_for_selector(DONE, timeout=120_000)
+        click_visible_downloads(page, capture, base, headers)
+    # the latest run's buttons: every tab's when the tabs do not rerun, the open tab's when they do
     wanted = {file_id for file_id, enabled in capture.run_buttons if enabled and file_id}
+    assert wanted <= set(capture.requested), "a download button could not be clicked"
+    assert not capture.failures, f"the server could not build a download: {capture.failures}"
+    capture.fetch(base, headers)
+
+
+def click_visible_downloads(page, capture: Capture, base: str, headers: dict[str, str]) -> None:
+    """Click every visible enabled download button of the latest run and fetch the files at once: a
+    rerun (a tab bound to the URL) drops the files of the run before."""
+    capture.update()
     enabled = sum(on for _, on in capture.run_buttons)
     # the front end draws the run's elements a moment after the script has finished
     wait_until(page, lambda: page.locator(DOWNLOAD_BUTTONS).count() == enabled, f"{enabled} download button(s) drawn")
-    tabs = page.get_by_role("tab")
-    for tab in [None, *range(tabs.count())]:
-        if wanted <= set(capture.requested):
-            break
-        if tab is not None:
-            tabs.nth(tab).click()
-        visible = page.locator(f"{DOWNLOAD_BUTTONS}:visible")
-        clicks, asked = visible.count(), len(capture.requested)
-        for i in range(clicks):
-            visible.nth(i).click()
-        wait_until(
-            page,
-            lambda asked=asked, clicks=clicks: (
-                capture.update()
-                or (
-                    len(capture.requested) >= asked + clicks
-                    and len(capture.deferred_urls) + len(capture.failures) >= len(capture.requested)
-                )
-            ),
-            f"the server to build {clicks} download(s)",
-        )
-    assert wanted <= set(capture.requested), "a download button could not be clicked"
-    assert not capture.failures, f"the server could not build a download: {capture.failures}"
+    visible = page.locator(f"{DOWNLOAD_BUTTONS}:visible")
+    clicks, asked = visible.count(), len(capture.requested)
+    for i in range(clicks):
+        visible.nth(i).click()
+    wait_until(
+        page,
+        lambda: (
+            capture.update()
+            or (
+                len(capture.requested) >= asked + clicks
+                and len(capture.deferred_urls) + len(capture.failures) >= len(capture.requested)
+            )
+        ),
+        f"the server to build {clicks} download(s)",
+    )
     capture.fetch(base, headers)
 
 
@@ -467,7 +488,7 @@ def test_no_page_sends_a_protected_value_to_leadership(browser, world, page):
     assert_nothing_protected(capture, world.protected, page.name)
     if page.name == "issuer":  # the issuer the URL asked for, each of its work lists downloaded
         assert world.focus in arrow_text(capture)
-        assert len(set(capture.requested)) == world.work_lists[world.focus]
+        assert len(set(capture.requested)) == 2 * world.work_lists[world.focus]  # an xlsx and a CSV each
     if page.name == "backlog":  # the positive control: the same search finds what the work lists do show
         assert world.shown.found_in(arrow_text(capture)) & world.shown.ids, "no enrollment id in the Arrow tables"
         assert world.shown.found_in(arrow_text(capture, "date32")), "no day in a date32 column"
@@ -484,4 +505,4 @@ def test_no_work_list_sends_a_protected_value_to_an_account_manager(browser, wor
     assert_nothing_protected(capture, world.protected, f"{page.name} as account manager")
     assert world.issuer in arrow_text(capture)  # the account manager's own issuer is what the frames show
     if page.name == "issuer":
-        assert len(set(capture.requested)) == world.work_lists[world.issuer]
+        assert len(set(capture.requested)) == 2 * world.work_lists[world.issuer]  # an xlsx and a CSV each
