@@ -378,7 +378,25 @@ def named(view: serving.View, rows: list[dict[str, Any]], key: str = "issuer_id"
     return [{**r, "name": names.get(r[key], r[key])} for r in rows]
 
 
+# every rate in a table as the tiles write it: a percentage with one decimal ("99.5%", never "99.58%"
+# beside "99.5%"); the table holds percentage points (0-100) for it, since a grid's format cannot scale
+PERCENT_FORMAT = "%.1f%%"
+
+
+def percent_points(value: float | None) -> float | None:
+    """A rate (0-1) as percentage points for a table column formatted with PERCENT_FORMAT."""
+    return None if value is None else 100 * value
+
+
 def stage_table(stages: list[dict[str, Any]]) -> pd.DataFrame:
+    stages = [
+        {
+            **s,
+            "step_conversion": percent_points(s["step_conversion"]),
+            "overall_conversion": percent_points(s["overall_conversion"]),
+        }
+        for s in stages
+    ]
     frame = pd.DataFrame(stages)
     frame["stage"] = frame["stage"].map(STAGE_LABELS)
     return frame.rename(
@@ -395,10 +413,10 @@ def stage_table(stages: list[dict[str, Any]]) -> pd.DataFrame:
 # short headers (the full name in each one's tooltip): the five columns fit half a 1366 px screen
 STAGE_TABLE_CONFIG = {
     "Step conversion": st.column_config.NumberColumn(
-        "Step", format="percent", help="Step conversion: count ÷ count at the stage before"
+        "Step", format=PERCENT_FORMAT, help="Step conversion: count ÷ count at the stage before"
     ),
     "Overall conversion": st.column_config.NumberColumn(
-        "Overall", format="percent", help="Overall conversion: count ÷ applications"
+        "Overall", format=PERCENT_FORMAT, help="Overall conversion: count ÷ applications"
     ),
     "Enrollments": st.column_config.NumberColumn(format="localized"),
     "Drop-off": st.column_config.NumberColumn(format="localized"),
@@ -731,7 +749,7 @@ def flagged_issuers_table(view: serving.View, part: dict[str, Any], measure: str
                 "Issuer": names.get(i["issuer_id"], i["issuer_id"]),
                 volume: i["n"],
                 count: i["x"],
-                rate_label: i["rate"],
+                rate_label: percent_points(i["rate"]),
                 "Where": FUNNEL_FLAG_LABELS[i["flag"]],
             }
             for i in outside
@@ -773,7 +791,7 @@ def funnel_plot_panel(view: serving.View, measure: str, *, key: str) -> dict[str
                 "Issuer": st.column_config.TextColumn(width="large"),
                 volume: st.column_config.NumberColumn(format="localized"),
                 count: st.column_config.NumberColumn(format="localized"),
-                rate_label: st.column_config.NumberColumn(format="percent"),
+                rate_label: st.column_config.NumberColumn(format=PERCENT_FORMAT),
             },
         )
     st.caption(FUNNEL_PLOT_HOW_TO_READ)

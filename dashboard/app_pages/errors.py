@@ -146,7 +146,7 @@ st.caption(
 ui.funnel_plot_panel(view, "error_834", key="funnel_error_834")
 with st.expander("Every issuer's 834s since launch, by category"):
     rows = ui.named(view, serving.get(view, "errors_by_issuer"))
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame([{**r, "rate": ui.percent_points(r["rate"])} for r in rows])
     if frame.empty:
         ui.empty("No data: no issuer has an outbound 834 in this view.")
     else:
@@ -158,7 +158,7 @@ with st.expander("Every issuer's 834s since launch, by category"):
             height=400,
             column_config={
                 "name": "Issuer",
-                "rate": st.column_config.NumberColumn("Error rate", format="percent"),
+                "rate": st.column_config.NumberColumn("Error rate", format=ui.PERCENT_FORMAT),
                 **{
                     k: st.column_config.NumberColumn(k.capitalize(), format="localized")
                     for k in ("sent", "errored", "rejected", "unacknowledged", "duplicate", "mismatch", "unmatched")

@@ -55,8 +55,8 @@ def heat_table(groups: dict, label: str, names_of=None) -> pd.DataFrame:
     for key, stages in groups.items():
         row = {label: names_of.get(key, key) if names_of else key, "key": key, "Applied": stages[0]["count"]}
         for s in stages[1:]:
-            row[d.STAGE_LABELS[s["stage"]]] = s["step_conversion"]
-        row["Overall"] = stages[-1]["overall_conversion"]
+            row[d.STAGE_LABELS[s["stage"]]] = ui.percent_points(s["step_conversion"])
+        row["Overall"] = ui.percent_points(stages[-1]["overall_conversion"])
         rows.append(row)
     return pd.DataFrame(rows).sort_values("Applied", ascending=False, ignore_index=True)
 
@@ -117,13 +117,14 @@ def state_map(funnel: m.FunnelResult) -> None:
 config = {
     # narrow columns: the whole row fits a 1366 px screen (the label wraps into the header's tooltip)
     d.STAGE_LABELS[s]: st.column_config.ProgressColumn(
-        d.STAGE_LABELS[s], format="percent", min_value=0, max_value=1, width="small"
+        d.STAGE_LABELS[s], format=ui.PERCENT_FORMAT, min_value=0, max_value=100, width="small"
     )
     for s in d.STAGES[1:]
 }
 config["Overall"] = st.column_config.ProgressColumn(
-    "Applied → effectuated", format="percent", min_value=0, max_value=1, width="small"
+    "Applied → effectuated", format=ui.PERCENT_FORMAT, min_value=0, max_value=100, width="small"
 )
+config["Applied"] = st.column_config.NumberColumn("Applied", format="localized")  # 40,466, as the tiles
 config["key"] = None
 # bound to the URL, so a link (and the rerun after a click on the state map) opens the same tab
 tab_issuer, tab_state = st.tabs(["By issuer", "By state"], key="breakdown", bind="query-params")
@@ -170,12 +171,19 @@ frame = pd.DataFrame(ui.named(view, rows))
 if frame.empty:
     ui.empty("Nobody dropped out at this stage in this view.")
 else:
+    # the stage in the chart's words, not its code (the download does the same)
+    frame["stage_entered"] = frame["stage_entered"].map(lambda s: d.STAGE_LABELS.get(s, s))
     st.dataframe(
         frame[["enrollment_id", "name", "state", "stage_entered", "entered_at", "age_days", "cancelled"]],
         hide_index=True,
         column_config={
+            "enrollment_id": "Enrollment",
             "name": "Issuer",
+            "state": "State",
+            "stage_entered": "Last stage reached",
+            "entered_at": st.column_config.DatetimeColumn("Reached it (UTC)", format="YYYY-MM-DD HH:mm"),
             "age_days": st.column_config.NumberColumn("Days at that stage", format="%.1f"),
+            "cancelled": "Cancelled",
         },
     )
 ui.csv_download(
