@@ -285,7 +285,8 @@ def test_errors_page_funnel_plot_names_the_issuers_report_flags(app, report, dir
     assert table["Issuer"].tolist() == [f"{name_of[i['issuer_id']]} ({i['issuer_id']})" for i in worst_first]
     assert table["834s sent, last 28 days"].tolist() == [i["n"] for i in worst_first]
     assert table["With an error"].tolist() == [i["x"] for i in worst_first]
-    assert table["Error rate"].tolist() == pytest.approx([i["rate"] for i in worst_first])
+    # tables hold rates as percentage points, shown with one decimal like the tiles
+    assert table["Error rate"].tolist() == pytest.approx([100 * i["rate"] for i in worst_first])
     assert table["Where"].tolist() == [FUNNEL_FLAG_LABELS[i["flag"]] for i in worst_first]
 
 

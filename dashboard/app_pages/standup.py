@@ -73,7 +73,7 @@ def countdown(rows: list[dict]) -> str:
 
 
 # what is left of 1080 px under the as-of line, the countdown and the tiles (the demo banner included)
-CHART_HEIGHT = 500
+CHART_HEIGHT = 470  # the whole screen fits 1080 px with a two-line countdown and the footer
 TILES = ("plan_selected", "effectuated", "error_rate_recent", "never_sent", "backlog", "past_due")
 
 
@@ -83,6 +83,7 @@ def screen() -> None:
     export = serving.load_export()
     base: serving.View | None = st.session_state.get("view")
     if base is None or not ui.guard(export):
+        back_link(st)
         return
     latest = serving.default_as_of(export.fingerprint, export.engine)
     follow_latest = base.as_of == base.latest
@@ -125,10 +126,19 @@ def screen() -> None:
             theme=None,
             key="kiosk_backlog",
         )
-    st.caption(
+    # the footer: how old the data is, and (beside it, one line) the way back, since the sidebar is hidden
+    note, back = st.columns([5, 1], vertical_alignment="center")
+    note.caption(
         f"{data_age(view.latest)} Refreshes every {config.standup_refresh_seconds() // 60} minutes; "
         f"export loaded {iso_utc(export.loaded_at.replace(microsecond=0))}."
     )
+    back_link(back)
+
+
+def back_link(where) -> None:
+    """The way back to the other pages (the sidebar is hidden on this screen), for those who may see them."""
+    if st.session_state["access"].may_see_page("overview"):
+        where.page_link("app_pages/overview.py", label="Back to the other pages", icon=":material/arrow_back:")
 
 
 def data_age(latest) -> str:
@@ -143,6 +153,3 @@ def data_age(latest) -> str:
 
 
 screen()
-# the way back: the sidebar is hidden on this screen
-if st.session_state["access"].may_see_page("overview"):
-    st.page_link("app_pages/overview.py", label="Back to the other pages", icon=":material/arrow_back:")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard import demo
-from tests.browser.browserkit import Server, open_page
+from tests.browser.browserkit import SCREENSHOTS, Server, open_page
 
 DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
@@ -40,4 +40,6 @@ def test_address_values_are_normalised_or_named(browser, server):
     assert "The state filter ZZ matches no state in the export" in main
     # the address now carries the canonical values, so a copied link says what is in force
     assert f"state={issuer.state}&state=ZZ" in page.url and f"%28{issuer.issuer_id}%29" in page.url
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "unknown-filter.png"))
     page.close()
