@@ -90,6 +90,20 @@ def state_map(funnel: m.FunnelResult) -> None:
             st.toast(f"{code} has no enrollments in this view (or the filters leave it out), so nothing changed.")
             return
         st.session_state["state"] = [code]
+        # chosen issuers of other states would leave the Issuers filter's options and be dropped by it
+        # unseen: narrow the filter to this state's issuers here, and say which were taken out
+        chosen = list(view.filters.issuers or ())
+        if chosen:
+            home = {r["issuer_id"]: r["state"] for r in serving.scoped_directory(view.export, view.scope)}
+            kept = [i for i in chosen if home.get(i) in (code, None)]
+            dropped = [i for i in chosen if i not in kept]
+            st.session_state["issuer"] = kept
+            if dropped:
+                names = serving.issuer_names(view)
+                st.toast(
+                    f"Filtered to {code}; taken out of the Issuers filter, not in {code}: "
+                    + ", ".join(names.get(i, i) for i in dropped)
+                )
         # a fresh chart after each click, so a click on the same state again selects it again
         st.session_state["state_map_round"] = st.session_state.get("state_map_round", 0) + 1
 

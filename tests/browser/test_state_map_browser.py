@@ -88,3 +88,25 @@ def test_a_click_on_a_state_filters_the_page_to_it(browser, demo_server):
         no_error(page)
     finally:
         page.close()
+
+
+def test_a_click_narrows_the_issuer_filter_to_that_state_and_says_so(browser, demo_server):
+    issuers = demo.build_issuers(demo.DEFAULT_SEED)
+    nc = next(i for i in issuers if i.state == "NC")
+    tx = next(i for i in issuers if i.state == "TX")
+    url = f"{demo_server.url}/funnel?breakdown=By+state&issuer={nc.issuer_id}&issuer={tx.issuer_id}"
+    page = open_page(browser, url, width=1600, height=1000)
+    try:
+        box = tiles(page)["NC"]
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_url(re.compile(r"[?&]state=NC(&|$)"), timeout=30_000)
+        page.get_by_text("taken out of the Issuers filter", exact=False).wait_for(timeout=30_000)
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+        page.wait_for_timeout(1500)
+        no_error(page)
+        # the address and the filter line agree: the TX issuer is gone from both, the NC one kept
+        assert f"%28{nc.issuer_id}%29" in page.url and f"%28{tx.issuer_id}%29" not in page.url
+        line = page.inner_text("body").split("issuers:")[1].split("\n")[0]
+        assert nc.issuer_id in line and tx.issuer_id not in line
+    finally:
+        page.close()
