@@ -27,14 +27,17 @@ st.set_page_config(
 PAGES = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.name, default=p.default) for p in REGISTERED_PAGES]
 
 
+def oidc_configured() -> bool:
+    """An [auth] section in secrets.toml: Streamlit's own sign-in (OIDC) can be offered."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets.toml at all: st.secrets raises on any use
+        return False
+
+
 def auth_configured() -> bool:
     """OIDC login configured in secrets.toml, or a trusted proxy header mapped into st.user."""
-    try:
-        if "auth" in st.secrets:
-            return True
-    except Exception:  # no secrets.toml at all
-        pass
-    return bool(st.get_option("server.trustedUserHeaders"))
+    return oidc_configured() or bool(st.get_option("server.trustedUserHeaders"))
 
 
 def current_access() -> acc.Access:
@@ -192,7 +195,7 @@ def address_multiselect(label, options, key, match, spelling, **kwargs) -> list[
 access = current_access()
 if not access.allowed:
     st.title("Enrollment back-end operations")
-    if access.reason == "not signed in" and "auth" in (st.secrets if auth_configured() else {}):
+    if access.reason == "not signed in" and oidc_configured():
         st.info("Sign in to see the dashboard.")
         st.button("Sign in", on_click=st.login, icon=":material/login:")
     else:
