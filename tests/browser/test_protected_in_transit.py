@@ -383,7 +383,8 @@ def visit(browser, world: World, email: str, url_path: str, options: Iterable[st
     """Open one page as `email`, decode all it receives, click every download; then pick each of
     `options` (segmented-control labels) in turn, each a new run with its own work list and download."""
     headers = {HEADER: email}
-    context = browser.new_context(viewport={"width": 1600, "height": 2000}, extra_http_headers=headers)
+    context = browser.new_context(viewport={"width": 1600, "height": 2000})
+    base = world.server.url_as(HEADER, email)
     page = context.new_page()
     capture = Capture()
 
@@ -394,19 +395,19 @@ def visit(browser, world: World, email: str, url_path: str, options: Iterable[st
     # registered before the page is opened: the first frame (new_session) is captured too
     page.on("websocket", listen)
     try:
-        page.goto(world.server.url + url_path, wait_until="domcontentloaded", timeout=90_000)
+        page.goto(base + url_path, wait_until="domcontentloaded", timeout=90_000)
         page.wait_for_selector(DONE, timeout=120_000)
         wait_until(page, lambda: capture.update() or capture.finished_runs >= 1, "the first run", 120)
         assert page.locator('[data-testid="stException"]').count() == 0, url_path
         assert page.get_by_text("no access", exact=False).count() == 0, f"{email} was refused"
-        click_every_download(page, capture, world.server.url, headers)
+        click_every_download(page, capture, base, headers)
         for option in options:
             runs = capture.finished_runs
             page.locator('[data-testid="stButtonGroup"] button').filter(has_text=option).first.click()
             wait_until(page, lambda runs=runs: capture.update() or capture.finished_runs > runs, f"a run for {option}")
             page.wait_for_selector(DONE, timeout=120_000)
             assert capture.run_buttons, f"{option}: no work list drawn (was it unselected?)"
-            click_every_download(page, capture, world.server.url, headers)
+            click_every_download(page, capture, base, headers)
         page.wait_for_timeout(500)  # anything still in flight
         capture.update()
     finally:
