@@ -56,6 +56,7 @@ class StepBar:
         step, i, n = self._step
         if self._bar is None:
             self._bar = tqdm(total=n, file=self._stream, unit="step", leave=False, dynamic_ncols=True)
+            self._bar.start_t -= time.monotonic() - self._started  # its clock counts from the preparation's start
         self._bar.total = n
         self._bar.n = i - 1
         self._bar.set_description(f"{step} ({i}/{n})", refresh=True)
