@@ -96,3 +96,20 @@ def test_not_a_terminal_shows_nothing_by_default(monkeypatch):
 
     monkeypatch.delenv("DASHBOARD_PROGRESS", raising=False)
     assert progress.step_bar(True, Pipe()) is None
+
+
+def test_an_incremental_preparation_counts_its_own_steps(tmp_path):
+    export = small_export(tmp_path / "x")
+    assert run(tmp_path, "store").returncode == 0
+    (payments,) = (export / "payments").glob("*.parquet")
+    stat = payments.stat()
+    os.utime(payments, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # "rewritten": read again
+    done = run(tmp_path, "store", mode="always")
+    assert done.returncode == 0, done.stderr
+    for step in [
+        "Copying the previous preparation",
+        "Finding the enrollments the changed files touch",
+        "Applying the changes",
+    ]:
+        assert step in done.stderr, step
+    assert "(28/28)" in done.stderr
