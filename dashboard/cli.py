@@ -1,4 +1,9 @@
-"""Command line: `python -m dashboard report ...`, `generate ...` and `ingest-x12 ...`."""
+"""Command line: `python -m dashboard report ...`, `generate ...` and `ingest-x12 ...`.
+
+The argument definitions import nothing heavy (dashboard.config and dashboard.defaults only): each
+command imports what it needs when it runs, so `--help` and a mistyped flag answer at once and
+`report` never loads the dashboard's page libraries or pyx12.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,14 @@ import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import access, config, demo
-from . import filtercheck as fc
-from . import metrics as m
-from .engine import Engine
-from .problems import ExportError
-from .report import build_report
-from .x12 import ingest
-from .x12.read import DEFAULT_EXCHANGE_ID
+from . import config
+from . import defaults as d
+
+if TYPE_CHECKING:
+    from . import metrics as m
+    from .engine import Engine
 
 EXIT_BAD_INPUT = 2
 
@@ -28,7 +32,7 @@ class BadInput(Exception):
 def parse_timestamp(text: str) -> datetime:
     """ISO 8601; UTC when no offset is given; a bare date means 00:00:00 UTC of that date."""
     try:
-        return m.parse_as_of(text)
+        return d.parse_as_of(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--as-of {text!r} is not an ISO 8601 timestamp or date") from None
 
@@ -79,13 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--window-days",
         type=positive_int,
-        default=m.DEFAULT_WINDOW_DAYS,
+        default=d.DEFAULT_WINDOW_DAYS,
         help="fix-impact window in days on each side of a release (default 7)",
     )
     report.add_argument(
         "--its-days",
         type=positive_int,
-        default=m.DEFAULT_ITS_DAYS,
+        default=d.DEFAULT_ITS_DAYS,
         help="trend-adjusted (interrupted time series) window W in days on each side of a release (default 14)",
     )
     report.add_argument(
@@ -93,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="EMAIL",
         help="compute as this user sees it: the roles file's scope applies before any filter",
+    )
+    report.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress bar on standard error while the export is prepared "
+        "(shown by default on a terminal after 2 s; DASHBOARD_PROGRESS=always|never)",
     )
     generate = commands.add_parser("generate", help="write a demo export shaped like autumn 2013")
     generate.add_argument(
@@ -104,10 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--enrollments",
         type=positive_int,
-        default=demo.DEMO_ENROLLMENTS,
-        help=f"public enrollments to generate, canaries not counted (default {demo.DEMO_ENROLLMENTS:,})",
+        default=None,
+        help=f"public enrollments to generate, canaries not counted (default {d.DEMO_ENROLLMENTS:,})",
     )
-    generate.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="random seed (default 2013)")
+    generate.add_argument("--seed", type=int, default=d.DEFAULT_SEED, help="random seed (default 2013)")
     generate.add_argument(
         "--force", action="store_true", help="replace the tables and CSV files of an export already in --out"
     )
@@ -132,14 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         required=True,
         metavar="EXPORT_DIR",
-        help=f"export directory: writes {ingest.TABLE_DIR}/{ingest.TABLE_FILE}, keeps its state in {ingest.STATE_DIR}/",
+        help=f"export directory: writes {d.X12_TABLE_DIR}/{d.X12_TABLE_FILE}, keeps its state in {d.X12_STATE_DIR}/",
     )
     ingest_x12.add_argument(
         "--exchange-id",
         type=exchange_id,
-        default=DEFAULT_EXCHANGE_ID,
+        default=d.DEFAULT_EXCHANGE_ID,
         help="the exchange's interchange id (ISA06/ISA08), which decides each 834's "
-        f"direction (default {DEFAULT_EXCHANGE_ID})",
+        f"direction (default {d.DEFAULT_EXCHANGE_ID})",
     )
     return parser
 
@@ -152,6 +163,8 @@ def exchange_id(text: str) -> str:
 
 
 def run_ingest_x12(args: argparse.Namespace) -> int:
+    from .x12 import ingest
+
     try:
         summary = ingest.ingest(args.inputs, args.out, args.exchange_id)
     except ingest.IngestError as exc:
@@ -172,9 +185,12 @@ def run_ingest_x12(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    from . import demo
+
     out = args.out or config.data_dir()
+    enrollments = demo.DEMO_ENROLLMENTS if args.enrollments is None else args.enrollments
     try:
-        counts = demo.generate(out, args.enrollments, args.seed, force=args.force, x12_dir=args.x12)
+        counts = demo.generate(out, enrollments, args.seed, force=args.force, x12_dir=args.x12)
     except demo.GenerateError as exc:
         raise BadInput(str(exc)) from None
     files = counts.pop("x12_files", None)
@@ -191,6 +207,8 @@ def resolve_data_dir(named: Path | None) -> Path:
     """The export to read. Only the default directory is ever filled with demo data, and only when empty."""
     if named is not None or "DASHBOARD_DATA_DIR" in os.environ:
         return named or config.data_dir()
+    from . import demo
+
     default = config.DEFAULT_DATA_DIR
     demo.ensure_default_export(default, lambda text: print(text, file=sys.stderr))
     return default
@@ -198,6 +216,9 @@ def resolve_data_dir(named: Path | None) -> Path:
 
 def scope_for(email: str | None) -> m.Scope:
     """The scope of --as-user from the roles file; without --as-user, every issuer."""
+    from . import access
+    from . import metrics as m
+
     if email is None:
         return m.Scope()
     try:
@@ -215,6 +236,9 @@ def scope_for(email: str | None) -> m.Scope:
 def checked_filters(engine: Engine, filters: m.Filters, scope: m.Scope) -> m.Filters:
     """--state and --issuer as the export spells them ('nc' is NC); each value matching nothing is named on
     standard error and kept, so that it counts nothing (metrics.md, Filters), never dropped in silence."""
+    from . import filtercheck as fc
+    from . import metrics as m
+
     states, issuers = filters.states, filters.issuers
     if states:
         known = m.known_states(engine, scope)
@@ -237,6 +261,13 @@ def checked_filters(engine: Engine, filters: m.Filters, scope: m.Scope) -> m.Fil
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from . import filtercheck as fc
+    from . import metrics as m
+    from . import progress
+    from .engine import Engine
+    from .problems import ExportError
+    from .report import build_report
+
     data_dir = resolve_data_dir(args.data)
     try:
         filters = m.Filters(
@@ -248,9 +279,16 @@ def run_report(args: argparse.Namespace) -> int:
     except m.FilterError as exc:
         raise BadInput(str(exc)) from None
     try:
-        engine = Engine.configured(data_dir)
+        bar = progress.step_bar(args.progress)
+    except progress.ProgressSettingError as exc:
+        raise BadInput(str(exc)) from None
+    try:
+        engine = Engine.configured(data_dir, progress=bar)
     except ExportError as exc:
         raise BadInput(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.close()
     if engine.errors:
         raise BadInput(
             f"the export in {data_dir} cannot be reported on ({len(engine.errors)} problem(s)):\n"

@@ -8,11 +8,11 @@ from typing import Any
 
 from . import signals
 from .contract import RELEASE_METRICS
+from .defaults import DEFAULT_ITS_DAYS, DEFAULT_WINDOW_DAYS
+from .defaults import parse_as_of as parse_as_of  # the as-of parser pages and the CLI share
 from .definitions import BACKLOG_STAGES, ERROR_CATEGORIES, STAGES
 from .engine import Engine
 from .stats import judge_change
-
-DEFAULT_WINDOW_DAYS = 7
 
 
 class FilterError(ValueError):
@@ -57,17 +57,6 @@ class Scope:
 
 def _midnight(day: date | None) -> datetime | None:
     return None if day is None else datetime(day.year, day.month, day.day)
-
-
-def parse_as_of(text: str) -> datetime:
-    """An as-of time as users write it: ISO 8601, UTC when no offset is given, a bare date at 00:00 UTC.
-
-    Raises ValueError when the text is not one; returns a naive UTC datetime.
-    """
-    value = datetime.fromisoformat(text.strip())
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
 
 
 def utc_now() -> datetime:
@@ -525,7 +514,6 @@ def freshness(latest_event_at: datetime | None, now: datetime, stale_after_hours
 
 RECENT_DAYS = 7  # the current rates' window
 COMPARISON_DAYS = 28  # the issuer comparison's window for the 834 error rate
-DEFAULT_ITS_DAYS = 14  # W, the interrupted-time-series window on each side of a release
 # how long after its day a unit's failure may still happen (a day is judged once it is this old)
 MATURITY_LAG = {
     "error_834": timedelta(hours=48),

@@ -12,9 +12,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
+from ..defaults import DEFAULT_SEED as DEFAULT_SEED
+from ..defaults import DEMO_ENROLLMENTS as DEMO_ENROLLMENTS
+
 CHUNK_SIZE = 250_000
-DEMO_ENROLLMENTS = 60_000
-DEFAULT_SEED = 2013
 
 US = 1
 SECOND = 1_000_000

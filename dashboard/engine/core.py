@@ -13,7 +13,7 @@ from .. import contract as c
 from ..problems import ERROR, WARNING, ExportError, Problem
 from . import store
 from .catalog import NamedQuery, load_catalog
-from .prepare import Preparation
+from .prepare import Preparation, Progress
 from .staging import sql_string
 
 
@@ -23,7 +23,8 @@ class Engine:
     With `prepared_dir`, the prepared tables live in a DuckDB file there (never in the export), named
     by the export's fingerprint: a process that finds it opens it read-only at once, and a new export
     copies the rows of its unchanged files from the previous one instead of reading them again.
-    Without it, everything is prepared in memory (small exports, tests).
+    Without it, everything is prepared in memory (small exports, tests). `progress(step, i, n)` hears
+    of each preparation step as it starts (not called when a prepared file is reused).
     """
 
     def __init__(
@@ -33,6 +34,7 @@ class Engine:
         memory_limit: str | None = None,
         threads: int | None = None,
         prepared_dir: Path | str | None = None,
+        progress: Progress | None = None,
     ):
         self.export_dir = Path(export_dir)
         self._prepare_sql, self._queries = load_catalog()
@@ -49,6 +51,7 @@ class Engine:
         self.prepare_seconds = 0.0
         self.timings: dict[str, float] = {}  # seconds per preparation step (for the benchmark)
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._progress = progress
         if not self.export_dir.is_dir():
             raise ExportError(
                 [
@@ -68,7 +71,7 @@ class Engine:
         self.prepare_seconds = time.perf_counter() - started
 
     @classmethod
-    def configured(cls, export_dir: Path | str) -> Engine:
+    def configured(cls, export_dir: Path | str, progress: Progress | None = None) -> Engine:
         """The engine as the dashboard and `report` open it: with the settings of dashboard.config."""
         from .. import config
 
@@ -77,10 +80,11 @@ class Engine:
             memory_limit=config.duckdb_memory_limit(),
             threads=config.duckdb_threads(),
             prepared_dir=config.prepared_dir(),
+            progress=progress,
         )
 
     def _prepare_in_memory(self) -> None:
-        prep = Preparation(self.export_dir, self._prepare_sql, self._connect, self.timings)
+        prep = Preparation(self.export_dir, self._prepare_sql, self._connect, self.timings, self._progress)
         prep.con = self._connect(":memory:")
         self.consistent = prep.load_consistent_snapshot()
         self._con = prep.con
@@ -88,7 +92,9 @@ class Engine:
         self.problems = prep.findings.problems
 
     def _open_prepared(self, prepared_dir: Path) -> None:
-        prepared = store.open_prepared(prepared_dir, self.export_dir, self._prepare_sql, self._connect, self.timings)
+        prepared = store.open_prepared(
+            prepared_dir, self.export_dir, self._prepare_sql, self._connect, self.timings, self._progress
+        )
         self._con = prepared.con
         self.fingerprint = prepared.fingerprint
         self.problems = prepared.problems

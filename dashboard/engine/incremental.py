@@ -42,7 +42,7 @@ class _Changes:
 def prepare_incremental(prep: Preparation, previous: Path, building: Path) -> bool:
     """Prepare `building` from a copy of `previous`, into `prep`. False when it cannot be done."""
     before = export_fingerprint(prep.export_dir)
-    plans = prep.start()
+    plans = prep.start(incremental=True)
     state = _read_previous(prep, previous)
     if state is None:
         return False
@@ -120,12 +120,16 @@ def _carry_over(prep: Preparation, state: _Previous, kept: set[FileKey]) -> None
 
 def _stage_new_files(prep: Preparation, plans: list[TablePlan], kept: set[FileKey]) -> None:
     """new_<table>: the rows of the new and changed files (cast-checked); stg_ of the CSV files."""
+    new_files = {plan.table.name: [f for f in plan.files if (plan.table.name, f.shown) not in kept] for plan in plans}
+    with prep.timed("check types"):
+        for plan in plans:
+            for file in new_files[plan.table.name]:
+                prep.check_casts(plan.table.name, file)
     for plan in plans:
-        new_files = [f for f in plan.files if (plan.table.name, f.shown) not in kept]
-        for file in new_files:
-            prep.check_casts(plan.table.name, file)
         with prep.timed(f"read {plan.table.name}"):
-            prep.con.execute(staging_table_sql(TablePlan(plan.table, new_files, []), name=f"new_{plan.table.name}"))
+            prep.con.execute(
+                staging_table_sql(TablePlan(plan.table, new_files[plan.table.name], []), name=f"new_{plan.table.name}")
+            )
     for table in c.CSV_TABLES:
         prep.create_csv_staging(table)
 

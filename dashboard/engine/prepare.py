@@ -36,17 +36,54 @@ _RETRY_PAUSE_SECONDS = 0.2  # before the second try; doubled before the third
 PROBLEM_COLUMNS = ("severity", "table", "message", "file", "column", "rows", "issuer_id")
 
 Connect = Callable[..., duckdb.DuckDBPyConnection]
+# Called as each preparation step starts: (the step in user words, its number from 1, steps in all).
+# A preparation that falls back from incremental to full numbers its steps from 1 again.
+Progress = Callable[[str, int, int], None]
+
+_TABLE_WORDS = {"transactions_834": "834 transactions"}
+_STEP_WORDS = {
+    "check types": "Checking column types",
+    "validate": "Checking the rows",
+    "save": "Saving the prepared export",
+    "copy previous": "Copying the previous preparation",
+    "affected enrollments": "Finding the enrollments the changed files touch",
+    "apply changes": "Applying the changes",
+}
+
+
+def step_words(step: str) -> str:
+    """A step as `Preparation.timed` names it, in user words: 'read transactions_834' is 'Reading 834
+    transactions', 'prepare_stage_events' is 'Preparing stage events'."""
+    if step in _STEP_WORDS:
+        return _STEP_WORDS[step]
+    for prefix, verb in (("read ", "Reading"), ("prepare_", "Preparing"), ("macro_", "Defining")):
+        if step.startswith(prefix):
+            name = step.removeprefix(prefix)
+            return f"{verb} {_TABLE_WORDS.get(name, name.replace('_', ' '))}"
+    return step.replace("_", " ").capitalize()
 
 
 class Preparation:
     """One preparation of an export: the connection it fills, what it found and how long each step took.
 
     `connect(database, read_only=False)` opens a connection with the engine's settings; `timings`
-    (seconds per step) is shared with the engine, for the benchmark.
+    (seconds per step) is shared with the engine, for the benchmark. `progress`, when given, hears of
+    each step as it starts; `saves` says a "save" step follows (the prepared store), for the count.
     """
 
-    def __init__(self, export_dir: Path, prepare_sql: list[NamedQuery], connect: Connect, timings: dict[str, float]):
+    def __init__(
+        self,
+        export_dir: Path,
+        prepare_sql: list[NamedQuery],
+        connect: Connect,
+        timings: dict[str, float],
+        progress: Progress | None = None,
+    ):
         self.export_dir = export_dir
+        self.progress = progress
+        self.saves = False
+        self._step = 0
+        self._steps = 0
         self.prepare_sql = prepare_sql
         self.connect = connect
         self.timings = timings
@@ -59,6 +96,9 @@ class Preparation:
 
     @contextlib.contextmanager
     def timed(self, step: str):
+        if self.progress is not None:
+            self._step += 1
+            self.progress(step_words(step), self._step, max(self._steps, self._step))
         started = time.perf_counter()
         try:
             yield
@@ -139,8 +179,12 @@ class Preparation:
         if changed is not None:
             raise changed
 
-    def start(self) -> list[TablePlan]:
+    def start(self, incremental: bool = False) -> list[TablePlan]:
         """Forget what an earlier attempt found; plan every parquet table and note every file's stat."""
+        # the steps `timed` will announce: check types, a read per table, the preparation SQL, validate
+        # (twice when incremental, which also copies, finds affected enrollments and applies), save
+        self._step = 0
+        self._steps = 2 + len(c.PARQUET_TABLES) + len(self.prepare_sql) + (4 if incremental else 0) + self.saves
         self.findings = Findings()
         self.file_stats = []
         self._stat_paths = []
@@ -165,9 +209,10 @@ class Preparation:
 
     def load(self) -> None:
         plans = self.start()
-        for plan in plans:
-            for file in plan.files:
-                self.check_casts(plan.table.name, file)
+        with self.timed("check types"):
+            for plan in plans:
+                for file in plan.files:
+                    self.check_casts(plan.table.name, file)
         for table in c.CSV_TABLES:
             self.create_csv_staging(table)
         while True:

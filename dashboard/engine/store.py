@@ -20,7 +20,7 @@ import duckdb
 from ..problems import Problem
 from .catalog import NamedQuery
 from .incremental import prepare_incremental
-from .prepare import PROBLEM_COLUMNS, Connect, Preparation, insert_rows
+from .prepare import PROBLEM_COLUMNS, Connect, Preparation, Progress, insert_rows
 from .staging import ExportChanged, export_fingerprint, sql_ident
 
 # Bump when the layout of a prepared database changes in a way the prepare SQL's text does not show.
@@ -57,6 +57,7 @@ def open_prepared(
     prepare_sql: list[NamedQuery],
     connect: Connect,
     timings: dict[str, float],
+    progress: Progress | None = None,
 ) -> Prepared:
     """The export's prepared database: reused when it exists, else built (and the store pruned)."""
     prepared_dir.mkdir(parents=True, exist_ok=True)
@@ -66,7 +67,8 @@ def open_prepared(
         existing = _open_existing(path, connect)
         if existing is not None:
             return existing
-    prep = Preparation(export_dir, prepare_sql, connect, timings)
+    prep = Preparation(export_dir, prepare_sql, connect, timings, progress)
+    prep.saves = True
     previous = _newest(prepared_dir.glob(f"{prefix}-*.duckdb"), exclude=path)
     building = prepared_dir / f".{path.name}.building-{os.getpid()}-{threading.get_ident()}"
     _remove_database(building)

@@ -40,11 +40,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import contract as c
+from ..defaults import X12_STATE_DIR, X12_TABLE_DIR, X12_TABLE_FILE
 from . import read
 
-STATE_DIR = "_x12"
-TABLE_DIR = "transactions_834"
-TABLE_FILE = "x12-834.parquet"
+STATE_DIR = X12_STATE_DIR
+TABLE_DIR = X12_TABLE_DIR
+TABLE_FILE = X12_TABLE_FILE
 STATE_VERSION = 1
 LOCK_FILE = "ingest.lock"  # in STATE_DIR; load_state reads only *.json
 LOCK_TIMEOUT = 300.0  # seconds a run waits for another run on the same export before giving up

@@ -67,7 +67,7 @@ import pyx12.segment
 import pyx12.x12file
 import pyx12.x12n_document
 
-DEFAULT_EXCHANGE_ID = "CMSFFM"
+from ..defaults import DEFAULT_EXCHANGE_ID
 
 # (GS01, GS08, ST01) of what is ingested. pyx12 ships a map for the 999 both as 005010X231 and as
 # 005010X231A1; both are accepted.
