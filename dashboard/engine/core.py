@@ -33,6 +33,7 @@ class Engine:
         memory_limit: str | None = None,
         threads: int | None = None,
         prepared_dir: Path | str | None = None,
+        prepared_max_bytes: int | None = None,
     ):
         self.export_dir = Path(export_dir)
         self._prepare_sql, self._queries = load_catalog()
@@ -49,6 +50,8 @@ class Engine:
         self.prepare_seconds = 0.0
         self.timings: dict[str, float] = {}  # seconds per preparation step (for the benchmark)
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._hold: store.Hold | None = None  # a shared lock on the prepared file: never pruned while open
+        self._max_bytes = prepared_max_bytes
         if not self.export_dir.is_dir():
             raise ExportError(
                 [
@@ -77,6 +80,7 @@ class Engine:
             memory_limit=config.duckdb_memory_limit(),
             threads=config.duckdb_threads(),
             prepared_dir=config.prepared_dir(),
+            prepared_max_bytes=config.prepared_max_bytes(),
         )
 
     def _prepare_in_memory(self) -> None:
@@ -88,7 +92,10 @@ class Engine:
         self.problems = prep.findings.problems
 
     def _open_prepared(self, prepared_dir: Path) -> None:
-        prepared = store.open_prepared(prepared_dir, self.export_dir, self._prepare_sql, self._connect, self.timings)
+        prepared = store.open_prepared(
+            prepared_dir, self.export_dir, self._prepare_sql, self._connect, self.timings, self._max_bytes
+        )
+        self._hold = prepared.hold
         self._con = prepared.con
         self.fingerprint = prepared.fingerprint
         self.problems = prepared.problems
@@ -146,6 +153,9 @@ class Engine:
         if self._con is not None:
             self._con.close()
             self._con = None
+        if self._hold is not None:
+            self._hold.release()
+            self._hold = None
 
     def table_summary(self) -> list[dict[str, Any]]:
         """Per parquet table: usable files and rows (for the data-health view)."""
