@@ -249,7 +249,7 @@ def run_report(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from None
     try:
         engine = Engine.configured(data_dir)
-    except ExportError as exc:
+    except (ExportError, config.SettingError) as exc:
         raise BadInput(str(exc)) from None
     if engine.errors:
         raise BadInput(
