@@ -170,6 +170,9 @@ def open_prepared(
     con = connect(str(target), read_only=True)
     if not consistent:
         _remove_database(building)  # the open connection keeps its file (POSIX); nothing is left behind
+        if held is not None:
+            _drop_unused_lock(held, path)
+            held = None
     return Prepared(con, target, prep.fingerprint, prep.findings.problems, preparation, consistent, held)
 
 
@@ -336,3 +339,15 @@ def _remove_unused(path: Path) -> bool:
         return True
     finally:
         os.close(fd)
+
+
+def _drop_unused_lock(held: Hold, path: Path) -> None:
+    """Release a lock taken for a file that was never stored, removing its lock file if nobody else holds it."""
+    try:
+        fcntl.flock(held.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if not path.exists() and _same_file(held.fd, _lock_path(path)):
+            _lock_path(path).unlink(missing_ok=True)
+    except OSError:
+        pass  # another process holds it (or it is gone): leave it
+    finally:
+        held.release()
