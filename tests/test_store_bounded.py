@@ -119,3 +119,11 @@ def test_a_bad_setting_names_itself_and_its_value(text, monkeypatch, tmp_path, c
     export = tiny(tmp_path / "a", "A")
     assert cli.main(["report", "--data", str(export)]) == cli.EXIT_BAD_INPUT
     assert f"DASHBOARD_PREPARED_MAX_BYTES='{text}' is not a size" in capsys.readouterr().err
+
+
+def test_a_bad_setting_is_a_message_on_the_page(tmp_path, monkeypatch, app_page):
+    monkeypatch.setenv("DASHBOARD_PREPARED_MAX_BYTES", "lots")
+    at = app_page("overview", data_dir=tiny(tmp_path / "page", "P"))
+    assert not at.exception
+    shown = " ".join(e.value for e in at.error)
+    assert "DASHBOARD_PREPARED_MAX_BYTES='lots' is not a size" in shown
