@@ -284,7 +284,7 @@ def run_report(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from None
     try:
         engine = Engine.configured(data_dir, progress=bar)
-    except ExportError as exc:
+    except (ExportError, config.SettingError) as exc:
         raise BadInput(str(exc)) from None
     finally:
         if bar is not None:

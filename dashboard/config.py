@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -54,3 +55,32 @@ def standup_refresh_seconds() -> int:
 def stale_after_hours() -> float:
     """The data-health page warns when the newest event in the export is older than this."""
     return float(os.environ.get("DASHBOARD_STALE_AFTER_HOURS", "36"))
+
+
+class SettingError(ValueError):
+    """A setting's value cannot be used; the message names the setting and the value."""
+
+
+_SIZE_UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+_SIZE_UNITS.update({"ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40})
+DEFAULT_PREPARED_MAX_BYTES = "10GB"
+
+
+def parse_size(name: str, text: str) -> int | None:
+    """'500MB', '2GB', '1.5GiB' or a plain number of bytes; 0 or 'none' means no cap (None)."""
+    value = text.strip().lower()
+    if value in ("0", "none"):
+        return None
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(|k|m|g|t|ki|mi|gi|ti)b?", value)
+    if match is None:
+        raise SettingError(
+            f"{name}={text!r} is not a size: give a number of bytes, optionally with a unit "
+            "(KB, MB, GB, TB or KiB, MiB, GiB, TiB; e.g. 500MB or 2GB), or 0 or none for no cap"
+        )
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)]) or None
+
+
+def prepared_max_bytes() -> int | None:
+    """The cap on the prepared store's size; files of other export directories go, least recently used first."""
+    value = os.environ.get("DASHBOARD_PREPARED_MAX_BYTES", "").strip() or DEFAULT_PREPARED_MAX_BYTES
+    return parse_size("DASHBOARD_PREPARED_MAX_BYTES", value)

@@ -83,6 +83,9 @@ def _prepare(export_dir: str, fingerprint: str) -> LoadedExport:
         engine = Engine.configured(export_dir)
     except ExportError as exc:
         return LoadedExport(export_dir, fingerprint, None, tuple(exc.problems), m.utc_now())
+    except config.SettingError as exc:
+        problem = Problem(ERROR, "export", f"the export cannot be opened: {exc}", file=export_dir)
+        return LoadedExport(export_dir, fingerprint, None, (problem,), m.utc_now())
     loaded = LoadedExport(export_dir, engine.fingerprint, engine, tuple(engine.problems), m.utc_now())
     if config.warm_views() and engine.consistent:  # a refused export is not kept: nothing to warm
         thread = threading.Thread(target=_warm, args=(loaded,), name="warm-default-views", daemon=True)

@@ -35,6 +35,7 @@ class Engine:
         threads: int | None = None,
         prepared_dir: Path | str | None = None,
         progress: Progress | None = None,
+        prepared_max_bytes: int | None = None,
     ):
         self.export_dir = Path(export_dir)
         self._prepare_sql, self._queries = load_catalog()
@@ -52,6 +53,8 @@ class Engine:
         self.timings: dict[str, float] = {}  # seconds per preparation step (for the benchmark)
         self._con: duckdb.DuckDBPyConnection | None = None
         self._progress = progress
+        self._hold: store.Hold | None = None  # a shared lock on the prepared file: never pruned while open
+        self._max_bytes = prepared_max_bytes
         if not self.export_dir.is_dir():
             raise ExportError(
                 [
@@ -81,6 +84,7 @@ class Engine:
             threads=config.duckdb_threads(),
             prepared_dir=config.prepared_dir(),
             progress=progress,
+            prepared_max_bytes=config.prepared_max_bytes(),
         )
 
     def _prepare_in_memory(self) -> None:
@@ -93,8 +97,15 @@ class Engine:
 
     def _open_prepared(self, prepared_dir: Path) -> None:
         prepared = store.open_prepared(
-            prepared_dir, self.export_dir, self._prepare_sql, self._connect, self.timings, self._progress
+            prepared_dir,
+            self.export_dir,
+            self._prepare_sql,
+            self._connect,
+            self.timings,
+            progress=self._progress,
+            max_bytes=self._max_bytes,
         )
+        self._hold = prepared.hold
         self._con = prepared.con
         self.fingerprint = prepared.fingerprint
         self.problems = prepared.problems
@@ -152,6 +163,9 @@ class Engine:
         if self._con is not None:
             self._con.close()
             self._con = None
+        if self._hold is not None:
+            self._hold.release()
+            self._hold = None
 
     def table_summary(self) -> list[dict[str, Any]]:
         """Per parquet table: usable files and rows (for the data-health view)."""
