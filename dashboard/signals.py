@@ -14,9 +14,8 @@ import numpy as np
 import statsmodels.api as sm
 from scipy.stats import norm
 
-from .stats import judge_change
+from .stats import Z_95, judge_change
 
-Z_95 = 1.959964
 Z_998 = 3.090232
 
 # Control charts

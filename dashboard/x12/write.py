@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-EXCHANGE_ID = "CMSFFM"
+from ..defaults import DEFAULT_EXCHANGE_ID as EXCHANGE_ID  # one exchange id for reader and writer
+
 # codes a 999's IK502 can carry; other demo codes are carried as I5 (one or more segments in error)
 IK502_CODES = {"I5", "I6"}
 _ZONES = {
