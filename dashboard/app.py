@@ -198,6 +198,11 @@ if not access.allowed:
     if access.reason == "not signed in" and oidc_configured():
         st.info("Sign in to see the dashboard.")
         st.button("Sign in", on_click=st.login, icon=":material/login:")
+    elif access.reason == "not signed in":  # no identity reached the dashboard: not a roles question
+        st.error(
+            "You have no access to this dashboard (not signed in). Open it through the sign-in address the "
+            "operations team gave you; this address does not say who you are."
+        )
     else:
         st.error(
             f"You have no access to this dashboard ({access.reason}). Ask the operations team to add "
