@@ -5,7 +5,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, serving, ui
+from dashboard import charts, serving, ui, wording
 from dashboard import definitions as d
 from dashboard import metrics as m
 from dashboard.stats import MIN_PER_SIDE
@@ -101,7 +101,7 @@ with st.expander("Detail: the 834 error rate in the days before and after each r
                 "After": rate(f["after"]["rate"]),
                 "Change": change(f["change"]),
                 "95% CI": d.MISSING if f["ci_low"] is None else f"{change(f['ci_low'])} to {change(f['ci_high'])}",
-                "p-value": ui.p_value_text(f["p_value"]),
+                "p-value": wording.p_value_text(f["p_value"]),
                 "834s before / after": f"{f['before']['sent']:,} / {f['after']['sent']:,}",
                 "For issuer": names.get(f["issuer_id"], f["issuer_id"]) if f["issuer_id"] else "all",
                 "Component": f["component"],

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, serving, ui
+from dashboard import charts, serving, ui, wording
 from dashboard import definitions as d
 from dashboard import filtercheck as fc
 from dashboard import metrics as m
@@ -154,7 +154,7 @@ if fixes:
                     "Before": rate(f["before"]["rate"]),
                     "After": rate(f["after"]["rate"]),
                     "Change": d.format_delta("rate", f["change"]) or d.MISSING,
-                    "For issuer": ui.issuer_text(f["issuer_id"], names, issuer) if f["issuer_id"] else "all",
+                    "For issuer": wording.issuer_text(f["issuer_id"], names, issuer) if f["issuer_id"] else "all",
                 }
                 for f in fixes
             ]

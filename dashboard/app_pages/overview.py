@@ -1,8 +1,7 @@
 """Overview for leadership: will the people who chose a plan be covered on time, is the back end getting
 better, did the weekend fixes work, and how many people think they are covered and are not?"""
 
-import math
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
@@ -11,6 +10,7 @@ from dashboard import charts, serving, ui
 from dashboard import definitions as d
 from dashboard import metrics as m
 from dashboard.report import iso_utc
+from dashboard.wording import deadline_sentence, past_due_sentence
 
 # the deadline's lead sentence in large type; tile labels and "vs a week earlier" wrap instead of ending in
 # "…" (four tiles to a 1366 px row cut "Think they are covered, are not")
@@ -42,65 +42,6 @@ with st.spinner("Computing…"):
 
 
 # ------------------------------------------------------------------------- the coverage deadline
-
-
-def count(value) -> str:
-    return d.format_value("count", value)
-
-
-def about(value: float) -> str:
-    """A projection, to the nearest whole person (formatting only: the number is the metric's)."""
-    return count(math.floor(value + 0.5))
-
-
-def long_day(day: date) -> str:
-    return f"{day:%B} {day.day}"
-
-
-def short_day(day: date) -> str:
-    return f"{day:%b} {day.day}"
-
-
-def days(n: int) -> str:
-    return f"{n} day" if n == 1 else f"{n} days"
-
-
-def pace_text(row: dict) -> str:
-    return f"{row['pace']:,.1f} paid a day" if row["pace"] else "nobody paid"
-
-
-def deadline_sentence(row: dict) -> str:
-    """The coverage start as one sentence: who chose it, who paid, the due date, the projection."""
-    head = f"**{long_day(row['coverage_start'])} coverage:**"
-    chosen = f"{count(row['selected'])} chose a plan, {count(row['paid'])} paid"
-    if row["days_left"] < 0:
-        return (
-            f"{head} {chosen}; the {short_day(row['due_date'])} due date passed {days(-row['days_left'])} ago: "
-            f"**{count(row['unpaid'])} unpaid are past due**: they chose a plan and think they are covered; "
-            "they are not."
-        )
-    when = (
-        f"**due today** ({short_day(row['due_date'])})"
-        if row["days_left"] == 0
-        else f"**{days(row['days_left'])} to the {short_day(row['due_date'])} due date**"
-    )
-    if row["projected_unpaid"] == 0:
-        projection = "all of them would have paid by the due date"
-    else:
-        projection = f"about **{about(row['projected_unpaid'])} will still be unpaid** at the due date"
-    return (
-        f"{head} {chosen}, **{count(row['unpaid'])} unpaid**, {when}; at the last 7 days' pace "
-        f"({pace_text(row)}) {projection}."
-    )
-
-
-def past_due_sentence(row: dict) -> str:
-    """A coverage start whose due date passed, behind the nearest one the panel leads with."""
-    return (
-        f"Past due: for {long_day(row['coverage_start'])} coverage the {short_day(row['due_date'])} due date "
-        f"passed {days(-row['days_left'])} ago and **{count(row['unpaid'])} of its {count(row['selected'])} "
-        "are still unpaid**: they think they are covered and are not."
-    )
 
 
 def deadline_table(rows: list[dict]) -> pd.DataFrame:
