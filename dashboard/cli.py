@@ -1,4 +1,4 @@
-"""Command line: `python -m dashboard report ...`, `generate ...` and `ingest-x12 ...`.
+"""Command line: `python -m dashboard report ...`, `briefing ...`, `generate ...` and `ingest-x12 ...`.
 
 The argument definitions import nothing heavy (dashboard.config and dashboard.defaults only): each
 command imports what it needs when it runs, so `--help` and a mistyped flag answer at once and
@@ -54,57 +54,73 @@ def positive_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dashboard", description="Enrollment back-end operations metrics.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    report = commands.add_parser("report", help="print every metric as one JSON object")
-    report.add_argument(
+def add_view_arguments(parser: argparse.ArgumentParser) -> None:
+    """The view's flags, the same for `report` and `briefing`: export, as-of time, filters, windows, reader."""
+    parser.add_argument(
         "--data",
         type=Path,
         default=None,
         help=f"export directory (default: $DASHBOARD_DATA_DIR or {config.DEFAULT_DATA_DIR})",
     )
-    report.add_argument(
+    parser.add_argument(
         "--as-of",
         type=parse_timestamp,
         default=None,
         help="ISO 8601 timestamp, UTC when no offset (default: the latest event in the export)",
     )
-    report.add_argument(
+    parser.add_argument(
         "--from", dest="date_from", type=parse_date, default=None, help="cohort window start date (inclusive)"
     )
-    report.add_argument(
+    parser.add_argument(
         "--to", dest="date_to", type=parse_date, default=None, help="cohort window end date (exclusive)"
     )
-    report.add_argument(
+    parser.add_argument(
         "--state", dest="states", nargs="+", action="extend", default=None, help="two-letter state code(s)"
     )
-    report.add_argument("--issuer", dest="issuers", nargs="+", action="extend", default=None, help="HIOS issuer id(s)")
-    report.add_argument(
+    parser.add_argument("--issuer", dest="issuers", nargs="+", action="extend", default=None, help="HIOS issuer id(s)")
+    parser.add_argument(
         "--window-days",
         type=positive_int,
         default=d.DEFAULT_WINDOW_DAYS,
         help="fix-impact window in days on each side of a release (default 7)",
     )
-    report.add_argument(
+    parser.add_argument(
         "--its-days",
         type=positive_int,
         default=d.DEFAULT_ITS_DAYS,
         help="trend-adjusted (interrupted time series) window W in days on each side of a release (default 14)",
     )
-    report.add_argument(
+    parser.add_argument(
         "--as-user",
         default=None,
         metavar="EMAIL",
         help="compute as this user sees it: the roles file's scope applies before any filter",
     )
-    report.add_argument(
+    parser.add_argument(
         "--no-progress",
         dest="progress",
         action="store_false",
         help="no progress bar on standard error while the export is prepared "
         "(shown by default on a terminal after 2 s; DASHBOARD_PROGRESS=always|never)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description="Enrollment back-end operations metrics.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    report = commands.add_parser("report", help="print every metric as one JSON object")
+    add_view_arguments(report)
+    briefing = commands.add_parser(
+        "briefing", help="write the morning briefing (PDF or HTML): the Overview's questions for the review meeting"
+    )
+    briefing.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the file to write: FILE.pdf or FILE.html (self-contained, charts included)",
+    )
+    add_view_arguments(briefing)
     generate = commands.add_parser("generate", help="write a demo export shaped like autumn 2013")
     generate.add_argument(
         "--out",
@@ -260,13 +276,14 @@ def checked_filters(engine: Engine, filters: m.Filters, scope: m.Scope) -> m.Fil
     return m.Filters(filters.date_from, filters.date_to, states, issuers)
 
 
-def run_report(args: argparse.Namespace) -> int:
+def open_request(args: argparse.Namespace) -> m.Request:
+    """The view the flags name, on a prepared export: problems and warnings said on standard error, bad
+    input raised as BadInput (exit 2). `report` and `briefing` share it, so they compute the same view."""
     from . import filtercheck as fc
     from . import metrics as m
     from . import progress
     from .engine import Engine
     from .problems import ExportError
-    from .report import build_report
 
     data_dir = resolve_data_dir(args.data)
     try:
@@ -313,9 +330,38 @@ def run_report(args: argparse.Namespace) -> int:
         if verdict.warning:
             print(f"warning: {verdict.warning}", file=sys.stderr)
     as_of = args.as_of or (latest if latest is not None else now)
-    query = m.Request(engine, as_of, filters, scope)
+    return m.Request(engine, as_of, filters, scope)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    query = open_request(args)
     json.dump(build_report(query, args.window_days, args.its_days), sys.stdout, indent=2)
     sys.stdout.write("\n")
+    return 0
+
+
+def run_briefing(args: argparse.Namespace) -> int:
+    from . import briefing
+
+    fmt = args.out.suffix.lower().lstrip(".")
+    if fmt not in ("pdf", "html"):
+        raise BadInput(f"--out {args.out}: a briefing is written as a .pdf or .html file")
+    if not args.out.parent.is_dir():
+        raise BadInput(f"--out {args.out}: the directory {args.out.parent} does not exist")
+    query = open_request(args)
+    try:
+        content = briefing.render(
+            briefing.gather(query, window_days=args.window_days, its_days=args.its_days, reader=args.as_user), fmt
+        )
+    except briefing.BriefingError as exc:
+        raise BadInput(str(exc)) from None
+    try:
+        args.out.write_bytes(content)
+    except OSError as exc:
+        raise BadInput(f"--out {args.out}: cannot be written ({exc.strerror})") from None
+    print(f"Wrote the briefing as of {query.as_of:%Y-%m-%d %H:%M} UTC to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -324,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "report":
             return run_report(args)
+        if args.command == "briefing":
+            return run_briefing(args)
         if args.command == "generate":
             return run_generate(args)
         if args.command == "ingest-x12":

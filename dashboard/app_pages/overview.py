@@ -6,7 +6,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, serving, ui
+from dashboard import briefing, charts, serving, ui
 from dashboard import definitions as d
 from dashboard import metrics as m
 from dashboard.report import iso_utc
@@ -29,6 +29,34 @@ ui.header(
     "Will the people who chose a plan be covered on the day it starts, is the back end getting better, "
     "did the weekend fixes work, and how many people think they are covered and are not?",
 )
+
+
+def briefing_button() -> None:
+    """The morning briefing of this view as a PDF (dashboard/briefing.py), built only when clicked: the same
+    document `python -m dashboard briefing` writes, within the reader's scope."""
+    access = st.session_state.get("access")
+    reader = access.identity if access is not None else None
+    try:
+        briefing.chromium_path()
+        missing = None
+    except briefing.BriefingError as exc:
+        missing = str(exc)
+    st.download_button(
+        "Download briefing (PDF)",
+        lambda: briefing.render(briefing.gather(view.request, reader=reader), "pdf"),
+        file_name=f"{ui.download_stem(view, 'briefing')}.pdf",
+        mime="application/pdf",
+        key="briefing_pdf",
+        on_click="ignore",
+        icon=":material/picture_as_pdf:",
+        disabled=missing is not None,
+        help=missing
+        or "The coverage deadline, current numbers, what changed, unusual issuers, the backlog, canaries and data "
+        "freshness for this view, as a 2–4 page document for the review meeting (takes about 10 seconds).",
+    )
+
+
+briefing_button()
 
 with st.spinner("Computing…"):
     week_ago = view.at(view.as_of - timedelta(days=7))

@@ -143,3 +143,31 @@ def test_an_account_managers_downloads_hold_only_their_issuer(browser, crowd):
             assert "subscriber" not in content
     finally:
         context.close()
+
+
+def test_an_account_managers_briefing_from_the_overview_holds_only_their_issuer(browser, crowd):
+    """The Overview's "Download briefing (PDF)": built on the click (in Streamlit's download thread), a PDF
+    of this view within the reader's scope: their issuer's id on it, no other issuer's id or name."""
+    from pypdf import PdfReader
+
+    server, users, _, names = crowd
+    email, scope = users[0]
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{server.url_as(HEADER, email)}/", timeout=120_000)
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=180_000)
+        button = page.get_by_role("button", name="Download briefing (PDF)")
+        with page.expect_download(timeout=180_000) as download:
+            button.click()
+        assert download.value.suggested_filename.startswith("briefing_asof_")
+        reader = PdfReader(download.value.path())
+        text = "\n".join(p.extract_text() for p in reader.pages)
+        assert 2 <= len(reader.pages) <= 4
+        assert "1. Coverage deadline" in text and f"for {email} (your issuers only)" in text
+        assert f"({scope[0]})" in text
+        others = [i for i in names if i not in scope]
+        assert not [i for i in others if f"({i})" in text or f" {i} " in text]
+        assert not [names[i] for i in others if names[i] and names[i] in text]
+    finally:
+        context.close()
