@@ -1,6 +1,7 @@
 """Overview for leadership: will the people who chose a plan be covered on time, is the back end getting
 better, did the weekend fixes work, and how many people think they are covered and are not?"""
 
+import math
 from datetime import timedelta
 
 import pandas as pd
@@ -83,8 +84,9 @@ def deadline_table(rows: list[dict]) -> pd.DataFrame:
                 "Paid": r["paid"],
                 "Effectuated": r["effectuated"],
                 "Unpaid": r["unpaid"],
-                "Pace / day": r["pace"],
-                "Projected unpaid": r["projected_unpaid"],
+                # rounded here, as the lead sentence rounds them: the column's step truncates (124.57 showed 124.5)
+                "Pace / day": round(r["pace"], 1),
+                "Projected unpaid": math.floor(r["projected_unpaid"] + 0.5),
             }
             for r in rows
         ]
