@@ -31,6 +31,7 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.ipc
+import pypdf
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -47,7 +48,16 @@ HEADER = "X-Test-Email"
 LEADERSHIP = "lead@cms.example"
 ACCOUNT_MANAGER = "am@issuer.example"
 DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-DOWNLOAD_BUTTONS = '[data-testid="stDownloadButton"] button:not([disabled])'
+# one per enabled download button of the run: a button with a tooltip (help=) is drawn twice, once inside
+# its tooltip's hover target and once hidden, so buttons are counted by their element, not by <button>
+DOWNLOAD_BUTTONS = '[data-testid="stDownloadButton"]:has(button:not([disabled]))'
+DRAWN_BUTTONS = '[data-testid="stDownloadButton"] button'
+# each drawn button's label and the test ids of its ancestors: what a failed wait saw
+WHERE_JS = """bs => bs.map(b => {
+    let p = b, path = [];
+    while (p) { path.push((p.dataset && p.dataset.testid) || p.tagName); p = p.parentElement; }
+    return b.textContent + ' in ' + path.join(' < ');
+})"""
 
 # page -> (Arrow tables, Plotly charts) a leadership visit must decode at least: the search below
 # means something only if it searched what the page shows. Every page of the app has an entry.
@@ -221,7 +231,8 @@ class Capture:
             with urllib.request.urlopen(request, timeout=60) as response:
                 kind = response.headers.get_content_type()
                 body = response.read()
-            # the app offers CSV and xlsx; another kind needs its own decoder here, not a byte search
+            # the app offers CSV, xlsx and the PDF briefing; another kind needs its own decoder here, not a
+            # byte search
             if kind == XLSX:  # every cell of every sheet, as CSV text; the first sheet's header its columns
                 book = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
                 sheets = [[["" if v is None else str(v) for v in r] for r in sheet.iter_rows(values_only=True)]
@@ -230,6 +241,8 @@ class Capture:
                 for sheet_rows in sheets:
                     csv.writer(buffer).writerows(sheet_rows)
                 text, rows = buffer.getvalue(), sheets[0]
+            elif kind == "application/pdf":  # the text of every page, chart labels included (SVG text)
+                text, rows = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(body)).pages), []
             else:
                 assert kind == "text/csv", f"{url} is {kind}: teach this test to decode it"
                 text = body.decode("utf-8")
@@ -327,11 +340,11 @@ def world(tmp_path_factory):
     server.stop()
 
 
-def wait_until(page, condition, what: str, timeout_s: float = 60) -> None:
-    """Let Playwright deliver frames until `condition()` holds."""
+def wait_until(page, condition, what: str, timeout_s: float = 60, detail=lambda: "") -> None:
+    """Let Playwright deliver frames until `condition()` holds; `detail()` says what was seen instead."""
     deadline = time.monotonic() + timeout_s
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what} {detail()}"
         page.wait_for_timeout(100)
 
 
@@ -360,8 +373,13 @@ def click_visible_downloads(page, capture: Capture, base: str, headers: dict[str
     capture.update()
     enabled = sum(on for _, on in capture.run_buttons)
     # the front end draws the run's elements a moment after the script has finished
-    wait_until(page, lambda: page.locator(DOWNLOAD_BUTTONS).count() == enabled, f"{enabled} download button(s) drawn")
-    visible = page.locator(f"{DOWNLOAD_BUTTONS}:visible")
+    wait_until(
+        page,
+        lambda: page.locator(DOWNLOAD_BUTTONS).count() == enabled,
+        f"{enabled} download button(s) drawn",
+        detail=lambda: f"run: {capture.run_buttons} drawn: {page.locator(DRAWN_BUTTONS).evaluate_all(WHERE_JS)}",
+    )
+    visible = page.locator(f'{DOWNLOAD_BUTTONS} button:not([disabled]):visible')
     clicks, asked = visible.count(), len(capture.requested)
     for i in range(clicks):
         visible.nth(i).click()
