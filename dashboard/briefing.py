@@ -697,6 +697,25 @@ def print_pdf(document: str, browser: str) -> bytes:
         return target.read_bytes()
 
 
+def mail_text(q: m.Request, reader: str) -> tuple[str, str]:
+    """The subject and plain-text body of an e-mailed briefing (the PDF is attached): the as-of time, the
+    reader's scope and the coverage deadline's sentence, so the message says something on its own."""
+    nearest = m.nearest_coverage_deadline(m.coverage_deadlines(q))
+    lead = (
+        re.sub(r"\*\*(.+?)\*\*", r"\1", wording.deadline_sentence(nearest))
+        if nearest
+        else "No coverage deadline in view."
+    )
+    scope = "every issuer" if q.scope.issuers is None else "your issuers only (" + ", ".join(q.scope.issuers) + ")"
+    subject = f"Enrollment back end: the briefing as of {q.as_of:%Y-%m-%d %H:%M} UTC"
+    text = (
+        f"The morning briefing as of {iso_utc(q.as_of)}, for {reader}: {scope}.\n\n{lead}\n\n"
+        "The whole briefing is attached (PDF): the coverage deadline, current numbers and their change in a week, "
+        "what changed, issuers outside the funnel-plot limits, the backlog, canaries and data freshness.\n"
+    )
+    return subject, text
+
+
 def render(b: Briefing, fmt: str) -> bytes:
     """The briefing as `pdf` or `html` bytes (self-contained: the charts are inside the file)."""
     if fmt not in ("pdf", "html"):

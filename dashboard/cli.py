@@ -116,9 +116,20 @@ def build_parser() -> argparse.ArgumentParser:
     briefing.add_argument(
         "--out",
         type=Path,
-        required=True,
+        default=None,
         metavar="FILE",
-        help="the file to write: FILE.pdf or FILE.html (self-contained, charts included)",
+        help="the file to write: FILE.pdf or FILE.html (self-contained, charts included); "
+        "required unless --email-to is given",
+    )
+    briefing.add_argument(
+        "--email-to",
+        dest="email_to",
+        nargs="+",
+        action="extend",
+        default=None,
+        metavar="RECIPIENT",
+        help="e-mail the briefing as a PDF: an address listed in the roles file, or role:<role> for every user "
+        "with that role; each recipient gets a briefing of what they may see (SMTP: docs/alerts.md)",
     )
     add_view_arguments(briefing)
     generate = commands.add_parser("generate", help="write a demo export shaped like autumn 2013")
@@ -345,24 +356,111 @@ def run_report(args: argparse.Namespace) -> int:
 def run_briefing(args: argparse.Namespace) -> int:
     from . import briefing
 
-    fmt = args.out.suffix.lower().lstrip(".")
-    if fmt not in ("pdf", "html"):
-        raise BadInput(f"--out {args.out}: a briefing is written as a .pdf or .html file")
-    if not args.out.parent.is_dir():
-        raise BadInput(f"--out {args.out}: the directory {args.out.parent} does not exist")
-    query = open_request(args)
+    if args.out is None and not args.email_to:
+        raise BadInput("give --out FILE.pdf (or .html), --email-to RECIPIENT, or both")
+    if args.email_to and args.as_user:
+        raise BadInput("--as-user and --email-to do not go together: each recipient gets a briefing of their own scope")
+    fmt = args.out.suffix.lower().lstrip(".") if args.out is not None else "pdf"
+    if args.out is not None:
+        if fmt not in ("pdf", "html"):
+            raise BadInput(f"--out {args.out}: a briefing is written as a .pdf or .html file")
+        if not args.out.parent.is_dir():
+            raise BadInput(f"--out {args.out}: the directory {args.out.parent} does not exist")
+    mail = mail_plan(args.email_to) if args.email_to else None  # every recipient checked before any work
     try:
-        content = briefing.render(
-            briefing.gather(query, window_days=args.window_days, its_days=args.its_days, reader=args.as_user), fmt
-        )
+        briefing.chromium_path()
     except briefing.BriefingError as exc:
         raise BadInput(str(exc)) from None
+    query = open_request(args)
+
+    def made(q: m.Request, reader: str | None, kind: str) -> bytes:
+        try:
+            return briefing.render(
+                briefing.gather(q, window_days=args.window_days, its_days=args.its_days, reader=reader), kind
+            )
+        except briefing.BriefingError as exc:
+            raise BadInput(str(exc)) from None
+
+    if args.out is not None:
+        content = made(query, args.as_user, fmt)
+        try:
+            args.out.write_bytes(content)
+        except OSError as exc:
+            raise BadInput(f"--out {args.out}: cannot be written ({exc.strerror})") from None
+        print(f"Wrote the briefing as of {query.as_of:%Y-%m-%d %H:%M} UTC to {args.out}", file=sys.stderr)
+    if mail is None:
+        return 0
+    from . import delivery
+    from . import metrics as m
+
+    settings, recipients = mail
+    failed = 0
+    for email, scope in recipients:
+        theirs = m.Request(query.engine, query.as_of, query.filters, scope)
+        pdf = made(theirs, email, "pdf")
+        subject, text = briefing.mail_text(theirs, email)
+        try:
+            delivery.send_mail(
+                settings,
+                email,
+                subject,
+                text,
+                [(f"briefing_asof_{query.as_of:%Y-%m-%dT%H%M}Z.pdf", pdf, "application/pdf")],
+            )
+        except delivery.DeliveryError as exc:
+            failed += 1
+            print(f"error: the briefing was not e-mailed to {email}: {exc}", file=sys.stderr)
+            continue
+        print(f"E-mailed the briefing to {email}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def mail_plan(entries: list[str]) -> tuple[object, list[tuple[str, m.Scope]]]:
+    """(SMTP settings, [(address, scope)]) for --email-to: role:<role> expanded to the roles file's users with
+    that role; every address must be in the roles file with a role that may read records. Any problem is
+    BadInput before anything is computed or sent."""
+    from . import access, delivery
+
     try:
-        args.out.write_bytes(content)
-    except OSError as exc:
-        raise BadInput(f"--out {args.out}: cannot be written ({exc.strerror})") from None
-    print(f"Wrote the briefing as of {query.as_of:%Y-%m-%d %H:%M} UTC to {args.out}", file=sys.stderr)
-    return 0
+        settings = delivery.smtp_settings()
+    except delivery.DeliverySettingError as exc:
+        raise BadInput(f"--email-to: {exc}") from None
+    try:
+        roles = access.load_roles()
+    except access.RolesError as exc:
+        raise BadInput(str(exc)) from None
+    if roles is None:
+        raise BadInput(f"--email-to needs the roles file, to know what each recipient may see: {access.roles_path()}")
+    addresses: list[str] = []
+    for entry in entries:
+        text = entry.strip()
+        if text.startswith("role:"):
+            role = text.removeprefix("role:").strip()
+            if role not in (access.LEADERSHIP, access.ACCOUNT_MANAGER):
+                raise BadInput(
+                    f"--email-to {entry}: the briefing goes to role:{access.LEADERSHIP} or role:{access.ACCOUNT_MANAGER}"
+                )
+            users = sorted(email for email, grant in roles.users.items() if grant.role == role)
+            if not users:
+                raise BadInput(f"--email-to {entry}: no user of the roles file {access.roles_path()} has that role")
+            addresses.extend(users)
+        elif "@" in text and " " not in text:
+            addresses.append(text.lower())
+        else:
+            raise BadInput(f"--email-to {entry!r} is neither an e-mail address nor role:<role>")
+    plan = []
+    for email in dict.fromkeys(addresses):  # each address once, in order
+        granted = access.resolve({"email": email}, roles, auth_configured=True)
+        if not granted.allowed:
+            raise BadInput(
+                f"--email-to {email}: {granted.reason} ({access.roles_path()}), so what it may see is unknown"
+            )
+        if not granted.may_see_records:
+            raise BadInput(
+                f"--email-to {email}: the {granted.role} role sees the stand-up screen only, not the briefing"
+            )
+        plan.append((email, granted.scope))
+    return settings, plan
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -259,3 +259,55 @@ def test_bad_input_is_named_with_exit_2(world, out, env, needle):
     assert done.returncode == 2
     assert needle in done.stderr and "Traceback" not in done.stderr
     assert not target.exists()
+
+
+def test_an_emailed_briefing_gives_each_recipient_their_own_scope(world):
+    """--email-to role:account_manager and a leader: a real SMTP server (aiosmtpd) receives one message each,
+    with the PDF attached; the account manager's PDF holds only their issuer, the leader's every issuer."""
+    from alertkit import Inbox, LocalSmtp
+
+    root, export, _, mine, others = world
+    roles = root / "mail-roles.toml"
+    roles.write_text(
+        f'[[users]]\nemail = "am@issuer.example"\nrole = "account_manager"\nissuers = ["{mine["issuer_id"]}"]\n\n'
+        '[[users]]\nemail = "lead@cms.example"\nrole = "leadership"\n\n'
+        '[[users]]\nemail = "tv@ops.example"\nrole = "standup"\n'
+    )
+    inbox = Inbox()
+    smtp = LocalSmtp(inbox)
+    smtp.start()
+    try:
+        env = dict(
+            os.environ,
+            DASHBOARD_ROLES_FILE=str(roles),
+            DASHBOARD_SMTP_HOST="127.0.0.1",
+            DASHBOARD_SMTP_PORT=str(smtp.port),
+            DASHBOARD_SMTP_STARTTLS="0",
+            DASHBOARD_SMTP_FROM="dashboard@ops.example",
+        )
+        done = run(
+            "briefing", "--data", str(export), "--as-of", AS_OF, "--email-to", "role:account_manager",
+            "lead@cms.example", env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        texts = {}
+        for address in ("am@issuer.example", "lead@cms.example"):
+            [message] = inbox.to(address)
+            assert message["Subject"] == "Enrollment back end: the briefing as of 2013-12-10 12:00 UTC"
+            [attachment] = list(message.iter_attachments())
+            assert attachment.get_content_type() == "application/pdf"
+            path = root / f"mailed-{address}.pdf"
+            path.write_bytes(attachment.get_content())
+            texts[address], _ = pdf_text(path)
+        assert "for am@issuer.example (your issuers only)" in texts["am@issuer.example"]
+        leaked = [r["issuer_id"] for r in others if f"({r['issuer_id']})" in texts["am@issuer.example"]]
+        assert leaked == [] and f"({mine['issuer_id']})" in texts["am@issuer.example"]
+        assert any(f"({r['issuer_id']})" in texts["lead@cms.example"] for r in others)
+        # the stand-up account and an address the roles file does not list are refused before anything is sent
+        before = len(inbox.messages)
+        for who, needle in (("tv@ops.example", "stand-up screen only"), ("x@else.example", "no entry in the roles")):
+            refused = run("briefing", "--data", str(export), "--email-to", "lead@cms.example", who, env=env)
+            assert refused.returncode == 2 and needle in refused.stderr
+        assert len(inbox.messages) == before
+    finally:
+        smtp.stop()
