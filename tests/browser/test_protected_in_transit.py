@@ -379,7 +379,7 @@ def click_visible_downloads(page, capture: Capture, base: str, headers: dict[str
         f"{enabled} download button(s) drawn",
         detail=lambda: f"run: {capture.run_buttons} drawn: {page.locator(DRAWN_BUTTONS).evaluate_all(WHERE_JS)}",
     )
-    visible = page.locator(f'{DOWNLOAD_BUTTONS} button:not([disabled]):visible')
+    visible = page.locator(f"{DOWNLOAD_BUTTONS} button:not([disabled]):visible")
     clicks, asked = visible.count(), len(capture.requested)
     for i in range(clicks):
         visible.nth(i).click()
