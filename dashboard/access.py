@@ -145,3 +145,39 @@ def resolve(
         return Access(None, Scope(issuers=()), who, reason=f"{who} has no entry in the roles file")
     scope = Scope(issuers=grant.issuers) if grant.role == ACCOUNT_MANAGER else Scope()
     return Access(grant.role, scope, who, reason=f"signed in as {who}")
+
+
+class RecipientError(ValueError):
+    """A recipient cannot be used (unknown address, a role nobody has, the stand-up role); the message says why."""
+
+
+def recipient_scopes(entries: list[str], roles: Roles | None) -> list[tuple[str, Scope]]:
+    """[(address, scope)] for recipients named as e-mail addresses or `role:<role>` (every user of the roles
+    file with that role), each address once, in order. Every address must have an entry in the roles file
+    with a role that may read records, since what is sent to it is computed within its scope."""
+    if roles is None:
+        raise RecipientError(f"the roles file {roles_path()} is needed, to know what each recipient may see")
+    addresses: list[str] = []
+    for entry in entries:
+        text = str(entry).strip()
+        if text.startswith("role:"):
+            role = text.removeprefix("role:").strip()
+            if role not in (LEADERSHIP, ACCOUNT_MANAGER):
+                raise RecipientError(f"{entry}: give role:{LEADERSHIP} or role:{ACCOUNT_MANAGER}")
+            users = sorted(email for email, grant in roles.users.items() if grant.role == role)
+            if not users:
+                raise RecipientError(f"{entry}: no user of the roles file {roles_path()} has that role")
+            addresses.extend(users)
+        elif "@" in text and " " not in text:
+            addresses.append(text.lower())
+        else:
+            raise RecipientError(f"{entry!r} is neither an e-mail address nor role:<role>")
+    plan = []
+    for email in dict.fromkeys(addresses):
+        granted = resolve({"email": email}, roles, auth_configured=True)
+        if not granted.allowed:
+            raise RecipientError(f"{email}: {granted.reason} ({roles_path()}), so what it may see is unknown")
+        if not granted.may_see_records:
+            raise RecipientError(f"{email}: the {granted.role} role sees the stand-up screen only")
+        plan.append((email, granted.scope))
+    return plan

@@ -1,4 +1,4 @@
-"""Command line: `python -m dashboard report ...`, `briefing ...`, `generate ...` and `ingest-x12 ...`.
+"""Command line: `python -m dashboard report ...`, `briefing ...`, `alerts ...`, `generate ...`, `ingest-x12 ...`.
 
 The argument definitions import nothing heavy (dashboard.config and dashboard.defaults only): each
 command imports what it needs when it runs, so `--help` and a mistyped flag answer at once and
@@ -132,6 +132,38 @@ def build_parser() -> argparse.ArgumentParser:
         "with that role; each recipient gets a briefing of what they may see (SMTP: docs/alerts.md)",
     )
     add_view_arguments(briefing)
+    alerts = commands.add_parser(
+        "alerts",
+        help="send the alerts a rules file asks for (e-mail or webhook), each once; run it from cron or a timer",
+    )
+    alerts.add_argument("--rules", type=Path, required=True, metavar="FILE.toml", help="the rules (docs/alerts.md)")
+    alerts.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help=f"export directory (default: $DASHBOARD_DATA_DIR or {config.DEFAULT_DATA_DIR})",
+    )
+    alerts.add_argument(
+        "--as-of",
+        type=parse_timestamp,
+        default=None,
+        help="evaluate as of this time, freshness included (default: the latest event; freshness judged now)",
+    )
+    alerts.add_argument(
+        "--state",
+        dest="state_file",
+        type=Path,
+        default=None,
+        metavar="FILE.json",
+        help="what was sent, so nothing is sent twice (default: the rules file's name with .state.json)",
+    )
+    alerts.add_argument(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="the dashboard's address, e.g. https://dash.example.gov, for a link to the view in each alert",
+    )
+    alerts.add_argument("--dry-run", action="store_true", help="print what would be sent; send nothing, record nothing")
     generate = commands.add_parser("generate", help="write a demo export shaped like autumn 2013")
     generate.add_argument(
         "--out",
@@ -415,6 +447,109 @@ def run_briefing(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def run_alerts(args: argparse.Namespace) -> int:
+    """Rules, roles, SMTP settings and the state file all checked before the export is read or anything is
+    sent (exit 2 naming what is wrong); then every rule within each audience's scope (dashboard/alerts.py)."""
+    from urllib.parse import urlsplit
+
+    from . import access, alerts, delivery
+    from . import metrics as m
+    from .briefing import issuer_names
+    from .engine import Engine
+    from .problems import ExportError
+
+    try:
+        roles = access.load_roles()
+    except access.RolesError as exc:
+        raise BadInput(str(exc)) from None
+    try:
+        rules = alerts.load_rules(args.rules, roles)
+    except alerts.RulesError as exc:
+        raise BadInput(str(exc)) from None
+    if args.base_url is not None:
+        parts = urlsplit(args.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise BadInput(f"--base-url {args.base_url!r} is not an http(s) address of the dashboard")
+    smtp = None
+    if not args.dry_run and any(r.channel == "email" for r in rules):
+        try:
+            smtp = delivery.smtp_settings()
+        except delivery.DeliverySettingError as exc:
+            raise BadInput(f"the rules e-mail, but {exc}") from None
+    state_path = args.state_file or args.rules.with_name(args.rules.stem + ".state.json")
+    if not state_path.parent.is_dir():
+        raise BadInput(f"--state {state_path}: the directory {state_path.parent} does not exist")
+    try:
+        lock = alerts.Lock(state_path)
+        lock.__enter__()
+    except alerts.StateError as exc:
+        raise BadInput(str(exc)) from None
+    try:
+        try:
+            state = None if args.dry_run else alerts.State(state_path)
+        except alerts.StateError as exc:
+            raise BadInput(str(exc)) from None
+        data_dir = resolve_data_dir(args.data)
+        problems, engine = [], None
+        try:
+            engine = Engine.configured(data_dir)
+        except (ExportError, config.SettingError) as exc:
+            problems = [(None, str(exc))]
+        if engine is not None and engine.errors:
+            problems = [(p.issuer_id, str(p.located(data_dir))) for p in engine.errors]
+            engine = None
+        now = m.utc_now()
+        latest = m.latest_event(engine, now) if engine is not None else None
+        as_of = args.as_of or latest or now
+        judged_at = args.as_of or now
+        contexts: dict[tuple[str, ...] | None, alerts.Context] = {}
+
+        def context(scope: m.Scope) -> alerts.Context:
+            if scope.issuers not in contexts:
+                request = m.Request(engine, as_of, m.Filters(), scope) if engine is not None else None
+                mine = [
+                    text
+                    for issuer, text in problems
+                    if issuer is None or scope.issuers is None or issuer in scope.issuers
+                ]
+                contexts[scope.issuers] = alerts.Context(
+                    request,
+                    judged_at,
+                    config.stale_after_hours(),
+                    problems=mine,
+                    names=issuer_names(request) if request is not None else {},
+                )
+            return contexts[scope.issuers]
+
+        if state is not None:
+            state.prune(as_of.date())
+        try:
+            outcome = alerts.run(
+                rules,
+                context,
+                state,
+                as_of=as_of,
+                as_of_given=args.as_of is not None,
+                base_url=args.base_url,
+                smtp=smtp,
+                now=now,
+                dry_run=args.dry_run,
+                say=lambda text: print(text, file=sys.stdout if args.dry_run else sys.stderr),
+            )
+        except alerts.StateError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    finally:
+        lock.__exit__(None, None, None)
+    print(
+        f"Alerts as of {as_of:%Y-%m-%d %H:%M} UTC: {outcome.sent} sent, {outcome.already} already sent, "
+        f"{outcome.failed} failed (retried next run)"
+        + (f", {outcome.not_evaluated} rule(s) not evaluated" if outcome.not_evaluated else ""),
+        file=sys.stderr,
+    )
+    return outcome.exit_code
+
+
 def mail_plan(entries: list[str]) -> tuple[object, list[tuple[str, m.Scope]]]:
     """(SMTP settings, [(address, scope)]) for --email-to: role:<role> expanded to the roles file's users with
     that role; every address must be in the roles file with a role that may read records. Any problem is
@@ -429,37 +564,10 @@ def mail_plan(entries: list[str]) -> tuple[object, list[tuple[str, m.Scope]]]:
         roles = access.load_roles()
     except access.RolesError as exc:
         raise BadInput(str(exc)) from None
-    if roles is None:
-        raise BadInput(f"--email-to needs the roles file, to know what each recipient may see: {access.roles_path()}")
-    addresses: list[str] = []
-    for entry in entries:
-        text = entry.strip()
-        if text.startswith("role:"):
-            role = text.removeprefix("role:").strip()
-            if role not in (access.LEADERSHIP, access.ACCOUNT_MANAGER):
-                raise BadInput(
-                    f"--email-to {entry}: the briefing goes to role:{access.LEADERSHIP} or role:{access.ACCOUNT_MANAGER}"
-                )
-            users = sorted(email for email, grant in roles.users.items() if grant.role == role)
-            if not users:
-                raise BadInput(f"--email-to {entry}: no user of the roles file {access.roles_path()} has that role")
-            addresses.extend(users)
-        elif "@" in text and " " not in text:
-            addresses.append(text.lower())
-        else:
-            raise BadInput(f"--email-to {entry!r} is neither an e-mail address nor role:<role>")
-    plan = []
-    for email in dict.fromkeys(addresses):  # each address once, in order
-        granted = access.resolve({"email": email}, roles, auth_configured=True)
-        if not granted.allowed:
-            raise BadInput(
-                f"--email-to {email}: {granted.reason} ({access.roles_path()}), so what it may see is unknown"
-            )
-        if not granted.may_see_records:
-            raise BadInput(
-                f"--email-to {email}: the {granted.role} role sees the stand-up screen only, not the briefing"
-            )
-        plan.append((email, granted.scope))
+    try:
+        plan = access.recipient_scopes(entries, roles)
+    except access.RecipientError as exc:
+        raise BadInput(f"--email-to {exc}") from None
     return settings, plan
 
 
@@ -470,6 +578,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_report(args)
         if args.command == "briefing":
             return run_briefing(args)
+        if args.command == "alerts":
+            return run_alerts(args)
         if args.command == "generate":
             return run_generate(args)
         if args.command == "ingest-x12":
