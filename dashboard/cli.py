@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="RECIPIENT",
         help="e-mail the briefing as a PDF: an address listed in the roles file, or role:<role> for every user "
-        "with that role; each recipient gets a briefing of what they may see (SMTP: docs/alerts.md)",
+        "with that role; each recipient gets a briefing of what they may see (SMTP: docs/briefing.md)",
     )
     add_view_arguments(briefing)
     alerts = commands.add_parser(

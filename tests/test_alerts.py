@@ -570,3 +570,29 @@ def test_smtp_settings_read_the_secrets_file_and_the_environment_wins(monkeypatc
     monkeypatch.setattr(delivery, "secrets_path", lambda: secrets)
     monkeypatch.setenv("DASHBOARD_SMTP_PORT", "465")
     assert delivery.smtp_settings() == delivery.SmtpSettings("mail.cms.example", 465, True, "u", "p", "d@cms.example")
+
+
+def test_the_documented_example_rules_file_loads(tmp_path):
+    from dashboard import access
+
+    roles = tmp_path / "roles.toml"
+    roles.write_text(
+        '[[users]]\nemail = "lead@cms.example"\nrole = "leadership"\n'
+        '[[users]]\nemail = "am@issuer.example"\nrole = "account_manager"\nissuers = ["10001"]\n'
+    )
+    rules = alerts.load_rules(
+        REPO / "docs" / "alerts.example.toml",
+        access.load_roles(roles),
+        environ={"ALERTS_OPS_WEBHOOK": "https://hooks.example.com/T0/B0/x"},
+    )
+    assert sorted({r.type for r in rules}) == sorted(alerts.RULE_KEYS)  # one of each type, as the docs say
+    never = next(r for r in rules if r.type == "never_sent_above")
+    assert [who for who, _ in never.recipients] == ["lead@cms.example", "am@issuer.example"]
+    assert never.recipients[1][1] == m.Scope(("10001",))
+
+
+def test_two_runs_on_one_state_file_do_not_overlap(tmp_path):
+    with alerts.Lock(tmp_path / "state.json"), pytest.raises(alerts.StateError, match="another alerts run holds"):
+        alerts.Lock(tmp_path / "state.json").__enter__()
+    with alerts.Lock(tmp_path / "state.json"):  # released: the next run takes it
+        pass
