@@ -565,6 +565,7 @@ class Outcome:
     already: int = 0  # firings skipped because the state file has them
     failed: int = 0  # deliveries that failed (retried next run)
     not_evaluated: int = 0  # rules that could not be evaluated
+    would_send: int = 0  # --dry-run: deliveries printed instead of made
     lines: list[str] = field(default_factory=list)
 
     @property
@@ -600,6 +601,15 @@ def run(
                 outcome.not_evaluated += 1
                 say(f"error: rule {rule.name!r} was not evaluated for {who}: {exc}")
                 break
+            except Exception as exc:  # a defect of ours: named, and the other rules still run
+                if os.environ.get("DASHBOARD_DEBUG"):
+                    raise
+                outcome.not_evaluated += 1
+                say(
+                    f"error: rule {rule.name!r} was not evaluated for {who}: internal error ({type(exc).__name__}: "
+                    f"{exc}); a defect of the dashboard, run with DASHBOARD_DEBUG=1 for the traceback and report it"
+                )
+                continue
             recipient = who if rule.channel == "email" else f"webhook:{who}"
             new = [
                 f
@@ -612,6 +622,7 @@ def run(
             linked = [(f, link(base_url, f, as_of, as_of_given)) for f in new]
             subject, text = message(rule, who, scope, linked, as_of)
             if dry_run:
+                outcome.would_send += 1
                 say(f"would send to {recipient}:\n  {subject}\n" + "\n".join(f"  {t}" for t in text.splitlines()))
                 continue
             try:

@@ -541,6 +541,13 @@ def run_alerts(args: argparse.Namespace) -> int:
             return 1
     finally:
         lock.__exit__(None, None, None)
+    if args.dry_run:
+        print(
+            f"Alerts as of {as_of:%Y-%m-%d %H:%M} UTC (dry run, nothing sent or recorded): "
+            f"{outcome.would_send} message(s) would be sent",
+            file=sys.stderr,
+        )
+        return outcome.exit_code
     print(
         f"Alerts as of {as_of:%Y-%m-%d %H:%M} UTC: {outcome.sent} sent, {outcome.already} already sent, "
         f"{outcome.failed} failed (retried next run)"

@@ -523,6 +523,7 @@ def test_dry_run_prints_and_neither_sends_nor_records(world):
     done = cli("--rules", str(rules), "--data", str(export), "--as-of", "2014-01-01T12:00:00Z", "--dry-run", env=env)
     assert done.returncode == 0, done.stderr
     assert "would send to am@issuer.example" in done.stdout and "would send to webhook:am@issuer.example" in done.stdout
+    assert "(dry run, nothing sent or recorded): 6 message(s) would be sent" in done.stderr
     assert inbox.messages == [] and hook.received == [] and not (root / "alerts.state.json").exists()
 
 
@@ -596,3 +597,17 @@ def test_two_runs_on_one_state_file_do_not_overlap(tmp_path):
         alerts.Lock(tmp_path / "state.json").__enter__()
     with alerts.Lock(tmp_path / "state.json"):  # released: the next run takes it
         pass
+
+
+def test_a_rule_that_fails_is_named_and_the_other_rules_still_run(tmp_path):
+    rows = {"never_sent": {"count": 7, "share": 0.07, "eligible": 100}, "canaries": "not rows"}  # canaries break
+    with Webhook() as hook:
+        everyone = ("all", m.Scope())
+        broken = alerts.Rule("canaries", "canary_stuck", "webhook", webhook_url=hook.url, webhook_scope=everyone)
+        fine = alerts.Rule(
+            "never", "never_sent_above", "webhook", webhook_url=hook.url, webhook_scope=everyone, options={"count": 5}
+        )
+        outcome, said = run_once([broken, fine], context(rows), alerts.State(tmp_path / "state.json"))
+    assert (outcome.not_evaluated, outcome.sent, outcome.exit_code) == (1, 1, 1)
+    assert said[0].startswith("error: rule 'canaries' was not evaluated for all: internal error (TypeError")
+    assert [p["alerts"][0]["subject"] for p in hook.received] == ["never_sent"]
