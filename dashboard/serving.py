@@ -11,6 +11,7 @@ import atexit
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -78,9 +79,11 @@ class LoadedExport:
         return [p for p in self.problems if p.severity == ERROR and (p.table in tables or p.table == "export")]
 
 
-def _prepare(export_dir: str, fingerprint: str) -> LoadedExport:
+def _prepare(
+    export_dir: str, fingerprint: str, progress: Callable[[str, int, int], None] | None = None
+) -> LoadedExport:
     try:
-        engine = Engine.configured(export_dir)
+        engine = Engine.configured(export_dir, progress=progress)
     except ExportError as exc:
         return LoadedExport(export_dir, fingerprint, None, tuple(exc.problems), m.utc_now())
     except config.SettingError as exc:
@@ -108,9 +111,30 @@ class _Exports:
         self._preparing: dict[str, tuple[str, datetime, threading.Thread]] = {}
         # per directory: when the last read found the export changing under it
         self._changing: dict[str, datetime] = {}
+        # per directory: the step its preparation is at (step in words, i, n), for the page's progress bar
+        self._steps: dict[str, tuple[str, int, int]] = {}
         self._ready = threading.Condition(self._lock)
 
-    def get(self, export_dir: str, fingerprint: str) -> LoadedExport:
+    def _wait(
+        self, export_dir: str, timeout: float, on_wait: Callable[[tuple[str, int, int] | None], None] | None
+    ) -> None:
+        """Wait for a preparation to finish (or `timeout`), telling `on_wait` the step the preparation of
+        `export_dir` is at. Called with the lock held; `on_wait` runs without it (it draws on the page)."""
+        self._ready.wait(timeout=timeout)
+        if on_wait is not None and export_dir in self._preparing:
+            step = self._steps.get(export_dir)
+            self._lock.release()
+            try:
+                on_wait(step)
+            finally:
+                self._lock.acquire()
+
+    def get(
+        self,
+        export_dir: str,
+        fingerprint: str,
+        on_wait: Callable[[tuple[str, int, int] | None], None] | None = None,
+    ) -> LoadedExport:
         with self._lock:
             current = self._current.get(export_dir)
             if current is not None and self._served_for[export_dir] == fingerprint and current.consistent:
@@ -135,7 +159,7 @@ class _Exports:
                 # a small export is ready in a moment: show it rather than say the numbers are old
                 deadline = time.monotonic() + config.new_export_wait_seconds()
                 while export_dir in self._preparing and time.monotonic() < deadline:
-                    self._ready.wait(timeout=max(0.0, deadline - time.monotonic()))
+                    self._wait(export_dir, min(_STEP_POLL_SECONDS, max(0.0, deadline - time.monotonic())), on_wait)
                 current = self._current[export_dir]
                 if self._served_for[export_dir] == fingerprint:
                     return current
@@ -145,12 +169,16 @@ class _Exports:
                 return replace(current, newer_since=self._preparing[export_dir][1])
             # nothing to serve yet: wait for this preparation (or a newer one) to finish
             while export_dir not in self._current:
-                self._ready.wait(timeout=1)
+                self._wait(export_dir, _STEP_POLL_SECONDS, on_wait)
             return self._current[export_dir]
 
     def _run(self, export_dir: str, fingerprint: str) -> None:
+        def heard(step: str, i: int, n: int) -> None:
+            with self._lock:
+                self._steps[export_dir] = (step, i, n)
+
         try:
-            loaded = _prepare(export_dir, fingerprint)
+            loaded = _prepare(export_dir, fingerprint, heard)
         except Exception as exc:  # an engine failure must not leave sessions waiting for ever
             loaded = LoadedExport(
                 export_dir,
@@ -167,6 +195,7 @@ class _Exports:
                 m.utc_now(),
             )
         with self._lock:
+            self._steps.pop(export_dir, None)
             pending = self._preparing.get(export_dir)
             if pending is not None and pending[0] == fingerprint:
                 del self._preparing[export_dir]
@@ -192,6 +221,8 @@ _EXPORTS = _Exports()
 # After a read that found the export changing, the next read of the directory waits this long (pages rerun
 # often, and an exporter at work changes the fingerprint at every look)
 _CHANGING_RETRY_SECONDS = 10
+# how often a waiting page redraws the preparation's progress bar
+_STEP_POLL_SECONDS = 0.25
 
 
 # What the pages compute for the unfiltered view at the latest time: computed once in the background
@@ -268,8 +299,22 @@ def load_export() -> LoadedExport:
             demo.ensure_default_export(directory, lambda text: None)
         st.toast("Generated the demo export in data/: the numbers shown are demo data.")
     fingerprint = export_fingerprint(directory) if directory.is_dir() else "missing"
-    with st.spinner("Preparing the export (once per export) …"):
-        return _EXPORTS.get(str(directory), fingerprint)
+    slot = st.empty()
+    drawn: list[tuple[str, int, int] | None] = [None]
+
+    def show(step: tuple[str, int, int] | None) -> None:
+        """The preparation's step on the page: what it is doing and how far (step i of n)."""
+        if step is None or step == drawn[0]:
+            return
+        drawn[0] = step
+        words, i, n = step
+        slot.progress((i - 1) / n if n else 0.0, text=f"Preparing the export (once per export): {words} ({i}/{n})")
+
+    try:
+        with st.spinner("Preparing the export (once per export) …"):
+            return _EXPORTS.get(str(directory), fingerprint, on_wait=show)
+    finally:
+        slot.empty()
 
 
 @dataclass(frozen=True)
