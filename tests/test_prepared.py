@@ -181,10 +181,10 @@ def test_the_previous_export_serves_while_a_new_one_is_prepared(base, monkeypatc
     release = threading.Event()
     real = serving._prepare
 
-    def slow(export_dir, fingerprint):
+    def slow(export_dir, fingerprint, progress=None):
         if fingerprint == "new":
             release.wait(timeout=30)
-        return real(export_dir, fingerprint)
+        return real(export_dir, fingerprint, progress)
 
     monkeypatch.setattr(serving, "_prepare", slow)
     exports = serving._Exports()
@@ -223,7 +223,7 @@ def test_pages_say_so_while_they_show_the_previous_export(base, monkeypatch):
 
     release = threading.Event()
     real = serving._prepare
-    monkeypatch.setattr(serving, "_prepare", lambda d, f: (release.wait(timeout=60), real(d, f))[1])
+    monkeypatch.setattr(serving, "_prepare", lambda d, f, p=None: (release.wait(timeout=60), real(d, f, p))[1])
     write_table(base / "enrollments" / "day-2.parquet", "enrollments", [enrollment("E7")])
     during = page()
     assert banner(during) and "being prepared" in banner(during)[0]
