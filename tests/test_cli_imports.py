@@ -39,7 +39,9 @@ def imported(tmp_path, *args: str, env: dict | None = None) -> tuple[set[str], s
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["report", "--help"], ["generate", "--help"], ["ingest-x12", "--help"]], ids=" ".join
+    "args",
+    [["--help"], ["report", "--help"], ["alerts", "--help"], ["generate", "--help"], ["ingest-x12", "--help"]],
+    ids=" ".join,
 )
 def test_help_imports_nothing_heavy(tmp_path, args):
     modules, done = imported(tmp_path, *args)
@@ -66,6 +68,24 @@ def test_generate_and_report_import_what_they_need_only(tmp_path):
     modules, done = imported(tmp_path, "report", "--data", str(export), env=env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["as_of"]
+    assert "duckdb" in modules
+    assert modules & PAGES_AND_X12 == set()
+
+
+def test_alerts_import_no_page_library_nor_pyx12(tmp_path):
+    """The alerts run every 15 minutes: they pay for DuckDB, not for Streamlit, Plotly or pyx12."""
+    export = tmp_path / "export"
+    _, done = imported(tmp_path, "generate", "--out", str(export), "--enrollments", "300")
+    assert done.returncode == 0, done.stderr
+    rules = tmp_path / "alerts.toml"
+    rules.write_text(
+        '[[rule]]\nname = "export"\ntype = "stale_export"\nchannel = "webhook"\n'
+        'webhook_url = "http://127.0.0.1:9/x"\nscope = "all"\n'
+    )
+    env = {"DASHBOARD_PREPARED_DIR": str(tmp_path / "prepared")}
+    modules, done = imported(tmp_path, "alerts", "--rules", str(rules), "--data", str(export), "--dry-run", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "would send to webhook:all" in done.stdout  # the demo export is years old: stale
     assert "duckdb" in modules
     assert modules & PAGES_AND_X12 == set()
 
