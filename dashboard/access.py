@@ -168,7 +168,7 @@ def recipient_scopes(entries: list[str], roles: Roles | None) -> list[tuple[str,
             if not users:
                 raise RecipientError(f"{entry}: no user of the roles file {roles_path()} has that role")
             addresses.extend(users)
-        elif "@" in text and " " not in text:
+        elif "@" in text and " " not in text and text.isprintable():
             addresses.append(text.lower())
         else:
             raise RecipientError(f"{entry!r} is neither an e-mail address nor role:<role>")

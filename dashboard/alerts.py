@@ -115,18 +115,20 @@ def load_rules(path: Path, roles, environ: dict[str, str] | None = None) -> list
         if not isinstance(name, str) or not name.strip():
             raise RulesError(f"{where}: key 'name' is missing: every rule needs a name (it keys what was sent)")
         name = name.strip()
+        if not name.isprintable():
+            raise RulesError(f"{where}: key 'name' holds a line break or control character")
         if name in seen:
             raise RulesError(f"{where}: key 'name': another rule has the same name")
         seen.add(name)
         kind = entry.get("type")
-        if kind not in RULE_KEYS:
+        if not isinstance(kind, str) or kind not in RULE_KEYS:
             raise RulesError(f"{where}: key 'type' is {kind!r}; give one of {', '.join(RULE_KEYS)}")
         unknown = sorted(set(entry) - COMMON_KEYS - RULE_KEYS[kind])
         if unknown:
             allowed = ", ".join(sorted(COMMON_KEYS | RULE_KEYS[kind]))
             raise RulesError(f"{where}: unknown key {unknown[0]!r} for type {kind} (keys: {allowed})")
         channel = entry.get("channel", "email")
-        if channel not in CHANNELS:
+        if not isinstance(channel, str) or channel not in CHANNELS:
             raise RulesError(f"{where}: key 'channel' is {channel!r}; give 'email' or 'webhook'")
         options = _options(kind, entry, where)
         if channel == "email":
@@ -154,6 +156,8 @@ def load_rules(path: Path, roles, environ: dict[str, str] | None = None) -> list
                 f"{where}: key 'scope' is missing: a webhook's channel sees what 'scope' allows, "
                 '"all" (every issuer) or an address of the roles file (that user\'s issuers)'
             )
+        if scope_name.strip().startswith("role:"):
+            raise RulesError(f"{where}: key 'scope': give \"all\" or one address of the roles file, not a role")
         if scope_name.strip() == "all":
             webhook_scope = ("all", m.Scope())
         else:
@@ -161,8 +165,6 @@ def load_rules(path: Path, roles, environ: dict[str, str] | None = None) -> list
                 [webhook_scope] = access.recipient_scopes([scope_name], roles)
             except access.RecipientError as exc:
                 raise RulesError(f"{where}: key 'scope': {exc}") from None
-            except ValueError:
-                raise RulesError(f"{where}: key 'scope': give one address, not a role") from None
         rules.append(Rule(name, kind, channel, webhook_url=url, webhook_scope=webhook_scope, options=options))
     return rules
 
@@ -180,28 +182,53 @@ def _webhook_url(entry: dict[str, Any], where: str, environ) -> str:
             raise RulesError(f"{where}: key 'webhook_url_env': the environment variable {var!r} is not set")
     else:
         url = entry["webhook_url"]
-    parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        raise RulesError(f"{where}: key 'webhook_url': {url!r} is not an http(s) URL")
+    key = "webhook_url_env" if "webhook_url_env" in entry else "webhook_url"
+    shown = repr(url) if key == "webhook_url" else f"the value of {entry['webhook_url_env']}"
+    try:
+        parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+        port = parts.port if parts is not None else None  # raises on a port that is not a number in range
+    except ValueError:
+        parts, port = None, None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not url.isprintable()
+        or " " in url
+        or (port is not None and port == 0)
+    ):
+        raise RulesError(f"{where}: key {key!r}: {shown} is not an http(s) URL")
     return url
 
 
-def _int_option(entry: dict[str, Any], key: str, default: int | None, where: str, minimum: int) -> int:
+MAX_DAYS = 3650  # a day option beyond ten years is a typo
+
+
+def _int_option(
+    entry: dict[str, Any], key: str, default: int | None, where: str, minimum: int, maximum: int | None = None
+) -> int:
     value = entry.get(key, default)
     if value is None:
         raise RulesError(f"{where}: key {key!r} is missing: give a whole number")
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise RulesError(f"{where}: key {key!r} is {value!r}, not a whole number of at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise RulesError(f"{where}: key {key!r} is {value!r}, more than {maximum}")
     return value
+
+
+def _names(value: Any, allowed) -> bool:
+    """A non-empty list of strings, each one of `allowed`."""
+    return isinstance(value, list) and bool(value) and all(isinstance(x, str) and x in allowed for x in value)
 
 
 def _options(kind: str, entry: dict[str, Any], where: str) -> dict[str, Any]:
     if kind == "control_chart_signal":
         metrics = entry.get("metrics", list(d.RELEASE_METRIC_LABELS))
-        if not isinstance(metrics, list) or not metrics or any(x not in d.RELEASE_METRIC_LABELS for x in metrics):
+        if not _names(metrics, d.RELEASE_METRIC_LABELS):
             raise RulesError(f"{where}: key 'metrics' must be a list of {', '.join(d.RELEASE_METRIC_LABELS)}")
         per = entry.get("per", "overall")
-        if per not in ("overall", "issuer"):
+        if not isinstance(per, str) or per not in ("overall", "issuer"):
             raise RulesError(f"{where}: key 'per' is {per!r}; give 'overall' or 'issuer'")
         issuers = entry.get("issuers")
         if issuers is not None:
@@ -210,14 +237,14 @@ def _options(kind: str, entry: dict[str, Any], where: str) -> dict[str, Any]:
             if not isinstance(issuers, list) or not issuers or not all(isinstance(i, str) and i for i in issuers):
                 raise RulesError(f"{where}: key 'issuers' must be a list of issuer ids as strings, e.g. [\"10001\"]")
         kinds = entry.get("kinds", list(WORSE_SIGNALS))
-        if not isinstance(kinds, list) or not kinds or any(k not in d.SIGNAL_LABELS for k in kinds):
+        if not _names(kinds, d.SIGNAL_LABELS):
             raise RulesError(f"{where}: key 'kinds' must be a list of {', '.join(d.SIGNAL_LABELS)}")
         return {
             "metrics": tuple(metrics),
             "per": per,
             "issuers": tuple(issuers) if issuers else None,
             "kinds": tuple(kinds),
-            "within_days": _int_option(entry, "within_days", 3, where, 1),
+            "within_days": _int_option(entry, "within_days", 3, where, 1, MAX_DAYS),
             "min_units": _int_option(entry, "min_units", 1, where, 1),
         }
     if kind == "never_sent_above":
@@ -225,7 +252,7 @@ def _options(kind: str, entry: dict[str, Any], where: str) -> dict[str, Any]:
     if kind == "past_due_rising":
         return {"min_increase": _int_option(entry, "min_increase", 1, where, 1)}
     if kind == "release_worse":
-        return {"within_days": _int_option(entry, "within_days", 14, where, 1)}
+        return {"within_days": _int_option(entry, "within_days", 14, where, 1, MAX_DAYS)}
     return {}
 
 
@@ -406,7 +433,9 @@ def stale_export(ctx: Context) -> list[Firing]:
         if not stale:
             continue
         if age is None:
-            text = f"Table {row['table_name']} has no event at all ({row['row_count']:,} rows)."
+            # the row count is the whole export's, every issuer's: only for a reader of every issuer
+            size = f" ({row['row_count']:,} rows)" if ctx.request.scope.issuers is None else ""
+            text = f"Table {row['table_name']} has no event at all{size}."
         else:
             text = (
                 f"Table {row['table_name']}'s newest event is {minute(row['latest_event_at'])}, "
@@ -425,6 +454,15 @@ EVALUATORS = {
 }
 
 
+def problem_text(problem, scope: m.Scope) -> str:
+    """A problem of the export as a reader may see it: whole for a reader of every issuer; for an account
+    manager only where it is (table, file, column), since its text can quote other issuers' values."""
+    if scope.issuers is None or problem.issuer_id is not None:
+        return str(problem)
+    where = [f"table {problem.table}"] + ([f"column {problem.column}"] if problem.column else [])
+    return f"{problem.severity.capitalize()} in {', '.join(where)} (the Health page says more)"
+
+
 def plain(markdown: str) -> str:
     """The pages' markdown as plain text: ':red[▲]' -> '▲', '**x**' -> 'x'."""
     return re.sub(r":(?:red|green|gray)\[(.+?)\]", r"\1", markdown).replace("**", "")
@@ -434,24 +472,27 @@ def plain(markdown: str) -> str:
 
 
 class State:
-    """What was sent: key (rule, subject, day, recipient) -> when. A JSON file written whole through a
-    temporary file, so a run that dies leaves the previous state, never half of one."""
+    """What was sent, and what is waiting to be sent again. `sent`: key (rule, subject, day, recipient) ->
+    when. `pending`: deliveries that failed, kept with their message so that the next run sends exactly
+    them even if what fired no longer holds (a failed alert is never dropped). A JSON file written whole
+    through a temporary file, so a run that dies leaves the previous state, never half of one."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.sent: dict[str, dict[str, str]] = {}
+        self.pending: dict[str, dict[str, Any]] = {}
         if path.exists():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
-                sent = data["sent"]
-                if not isinstance(sent, dict):
+                sent, pending = data["sent"], data.get("pending", {})
+                if not isinstance(sent, dict) or not isinstance(pending, dict):
                     raise TypeError
             except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
                 raise StateError(
                     f"the state file {path} cannot be read ({type(exc).__name__}); it is left as it is: move it "
                     "away to start afresh (alerts already sent today would then be sent again)"
                 ) from None
-            self.sent = sent
+            self.sent, self.pending = sent, pending
 
     @staticmethod
     def key(rule: str, subject: str, day: date, recipient: str) -> str:
@@ -460,9 +501,22 @@ class State:
     def was_sent(self, key: str) -> bool:
         return key in self.sent
 
-    def record(self, key: str, at: datetime) -> None:
-        self.sent[key] = {"sent_at": iso_utc(at)}
+    def is_pending(self, key: str) -> bool:
+        return any(key in entry["keys"] for entry in self.pending.values())
+
+    def record(self, keys: list[str], at: datetime) -> None:
+        for key in keys:
+            self.sent[key] = {"sent_at": iso_utc(at)}
         self.save()
+
+    def hold(self, delivery: dict[str, Any]) -> None:
+        """Keep a failed delivery (rule, recipient, subject line, text, payload, keys) for the next run."""
+        self.pending[json.dumps([delivery["rule"], delivery["recipient"], delivery["keys"]])] = delivery
+        self.save()
+
+    def delivered(self, pending_key: str, at: datetime) -> None:
+        entry = self.pending.pop(pending_key)
+        self.record(entry["keys"], at)
 
     def prune(self, today: date) -> None:
         keep = (today - timedelta(days=STATE_KEEP_DAYS)).isoformat()
@@ -471,10 +525,13 @@ class State:
     def save(self) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
-            tmp.write_text(json.dumps({"version": 1, "sent": self.sent}, indent=1, sort_keys=True), encoding="utf-8")
+            tmp.write_text(
+                json.dumps({"version": 1, "sent": self.sent, "pending": self.pending}, indent=1, sort_keys=True),
+                encoding="utf-8",
+            )
             os.replace(tmp, self.path)
         except OSError as exc:
-            raise StateError(f"the state file {self.path} cannot be written ({exc.strerror})") from None
+            raise StateError(f"the state file {self.path} cannot be written ({exc.strerror or exc})") from None
 
 
 class Lock:
@@ -545,7 +602,7 @@ def post_webhook(url: str, payload: dict[str, Any]) -> None:
         url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
     where = urllib.parse.urlsplit(url)
-    shown = f"{where.scheme}://{where.netloc}"  # a webhook's path is often its secret: never printed
+    shown = f"{where.scheme}://{where.hostname}"  # a webhook's path is often its secret: never printed
     try:
         with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
             response.read()
@@ -553,7 +610,9 @@ def post_webhook(url: str, payload: dict[str, Any]) -> None:
         raise DeliveryError(f"webhook {shown}: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DeliveryError(f"webhook {shown}: {reason}") from None
+        raise DeliveryError(f"webhook {shown}: {type(reason).__name__ if url in str(reason) else reason}") from None
+    except Exception as exc:  # e.g. http.client.InvalidURL, whose text holds the URL: named by its kind only
+        raise DeliveryError(f"webhook {shown}: {type(exc).__name__}") from None
 
 
 # ------------------------------------------------------------------------------------------ a run
@@ -573,6 +632,20 @@ class Outcome:
         return 1 if self.failed or self.not_evaluated else 0
 
 
+def send(rule: Rule, to: str, subject: str, text: str, payload: dict[str, Any] | None, smtp) -> str | None:
+    """One delivery; None when it went, else what went wrong (any failure: the caller keeps it for later)."""
+    from .delivery import send_mail
+
+    try:
+        if rule.channel == "email":
+            send_mail(smtp, to, subject, text)
+        else:
+            post_webhook(rule.webhook_url, payload)
+    except Exception as exc:  # noqa: BLE001 (a DeliveryError, or anything else: never lose the message)
+        return str(exc) if type(exc).__name__ == "DeliveryError" else f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def run(
     rules: list[Rule],
     contexts: Callable[[m.Scope], Context],
@@ -581,17 +654,44 @@ def run(
     as_of: datetime,
     as_of_given: bool,
     base_url: str | None,
+    day: date | None = None,
     smtp=None,
     now: datetime,
     dry_run: bool = False,
     say: Callable[[str], None] = print,
 ) -> Outcome:
-    """Evaluate every rule for each of its audiences, send what the state file does not have, record each
-    delivery as it succeeds. `contexts(scope)` gives one Context per distinct scope (memoised by the caller)."""
-    from .delivery import DeliveryError, send_mail
-
+    """Deliveries that failed before are sent first, as they were; then every rule is evaluated for each
+    of its audiences and what the state file has neither sent nor waiting is sent. Each delivery is
+    recorded as it succeeds, and kept as pending when it fails. `day`: the day an alert fires (keys the
+    state; default the as-of date). A dry run reads the state and changes nothing."""
     outcome = Outcome()
-    day = as_of.date()
+    day = day or as_of.date()
+    by_name = {r.name: r for r in rules}
+    for pending_key, entry in list(state.pending.items()) if state is not None else []:
+        rule = by_name.get(entry["rule"])
+        if rule is None or rule.channel != entry["channel"]:
+            say(
+                f"warning: an earlier failed delivery of rule {entry['rule']!r} to {entry['recipient']} is dropped: "
+                "the rules file no longer has that rule (or its channel changed)"
+            )
+            if not dry_run:
+                state.pending.pop(pending_key)
+                state.save()
+            continue
+        if dry_run:
+            outcome.would_send += 1
+            say(f"would retry, to {entry['recipient']}:\n  {entry['subject']}")
+            continue
+        error = send(rule, entry["to"], entry["subject"], entry["text"], entry.get("payload"), smtp)
+        if error:
+            outcome.failed += 1
+            say(f"error: rule {rule.name!r}: still not delivered to {entry['recipient']}, retried next run: {error}")
+            continue
+        state.delivered(pending_key, now)
+        outcome.sent += 1
+        say(
+            f"Sent rule {rule.name!r} to {entry['recipient']}: a delivery that had failed ({len(entry['keys'])} alert(s))"
+        )
     for rule in rules:
         for who, scope in rule.audiences:
             ctx = contexts(scope)
@@ -611,43 +711,51 @@ def run(
                 )
                 continue
             recipient = who if rule.channel == "email" else f"webhook:{who}"
-            new = [
-                f
-                for f in firings
-                if state is None or not state.was_sent(State.key(rule.name, f.subject, day, recipient))
-            ]
+            keyed = [(f, State.key(rule.name, f.subject, day, recipient)) for f in firings]
+            new = [(f, key) for f, key in keyed if state is None or not (state.was_sent(key) or state.is_pending(key))]
             outcome.already += len(firings) - len(new)
             if not new:
                 continue
-            linked = [(f, link(base_url, f, as_of, as_of_given)) for f in new]
+            linked = [(f, link(base_url, f, as_of, as_of_given)) for f, _ in new]
             subject, text = message(rule, who, scope, linked, as_of)
+            payload = (
+                {
+                    "text": f"{subject}\n{text}",
+                    "alerts": [
+                        {"rule": rule.name, "subject": f.subject, "text": f.text, "link": url} for f, url in linked
+                    ],
+                }
+                if rule.channel == "webhook"
+                else None
+            )
             if dry_run:
                 outcome.would_send += 1
                 say(f"would send to {recipient}:\n  {subject}\n" + "\n".join(f"  {t}" for t in text.splitlines()))
                 continue
-            try:
-                if rule.channel == "email":
-                    send_mail(smtp, who, subject, text)
-                else:
-                    post_webhook(
-                        rule.webhook_url,
-                        {
-                            "text": f"{subject}\n{text}",
-                            "alerts": [
-                                {"rule": rule.name, "subject": f.subject, "text": f.text, "link": url}
-                                for f, url in linked
-                            ],
-                        },
-                    )
-            except DeliveryError as exc:
+            keys = [key for _, key in new]
+            error = send(rule, who, subject, text, payload, smtp)
+            if error:
                 outcome.failed += 1
                 say(
-                    f"error: rule {rule.name!r}: not delivered to {recipient} ({len(new)} alert(s)), retried next run: {exc}"
+                    f"error: rule {rule.name!r}: not delivered to {recipient} ({len(new)} alert(s)), retried next run: {error}"
                 )
+                if state is not None:
+                    state.hold(
+                        {
+                            "rule": rule.name,
+                            "channel": rule.channel,
+                            "recipient": recipient,
+                            "to": who,
+                            "subject": subject,
+                            "text": text,
+                            "payload": payload,
+                            "keys": keys,
+                            "failed_at": iso_utc(now),
+                        }
+                    )
                 continue
             outcome.sent += 1
             say(f"Sent rule {rule.name!r} to {recipient}: {len(new)} alert(s)")
             if state is not None:
-                for f in new:
-                    state.record(State.key(rule.name, f.subject, day, recipient), now)
+                state.record(keys, now)
     return outcome

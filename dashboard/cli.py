@@ -453,6 +453,7 @@ def run_alerts(args: argparse.Namespace) -> int:
     from urllib.parse import urlsplit
 
     from . import access, alerts, delivery
+    from . import filtercheck as fc
     from . import metrics as m
     from .briefing import issuer_names
     from .engine import Engine
@@ -479,38 +480,48 @@ def run_alerts(args: argparse.Namespace) -> int:
     state_path = args.state_file or args.rules.with_name(args.rules.stem + ".state.json")
     if not state_path.parent.is_dir():
         raise BadInput(f"--state {state_path}: the directory {state_path.parent} does not exist")
+    lock = alerts.Lock(state_path)
     try:
-        lock = alerts.Lock(state_path)
-        lock.__enter__()
+        if not args.dry_run:  # a dry run only reads the state: it never holds up the scheduled run
+            lock.__enter__()
     except alerts.StateError as exc:
         raise BadInput(str(exc)) from None
     try:
         try:
-            state = None if args.dry_run else alerts.State(state_path)
+            state = alerts.State(state_path)
         except alerts.StateError as exc:
             raise BadInput(str(exc)) from None
         data_dir = resolve_data_dir(args.data)
         problems, engine = [], None
         try:
             engine = Engine.configured(data_dir)
-        except (ExportError, config.SettingError) as exc:
-            problems = [(None, str(exc))]
+        except ExportError as exc:
+            problems = [p.located(data_dir) for p in exc.problems]
+        except config.SettingError as exc:
+            raise BadInput(str(exc)) from None
         if engine is not None and engine.errors:
-            problems = [(p.issuer_id, str(p.located(data_dir))) for p in engine.errors]
+            problems = [p.located(data_dir) for p in engine.errors]
             engine = None
         now = m.utc_now()
         latest = m.latest_event(engine, now) if engine is not None else None
+        if args.as_of is not None and latest is not None:
+            verdict = fc.check_as_of(args.as_of, latest, now, config.stale_after_hours(), "--as-of")
+            if verdict.error:
+                raise BadInput(verdict.error)
+            if verdict.warning:
+                print(f"warning: {verdict.warning}", file=sys.stderr)
         as_of = args.as_of or latest or now
         judged_at = args.as_of or now
+        day = (args.as_of or now).date()  # the day an alert fires: the clock's, or the replayed day's
         contexts: dict[tuple[str, ...] | None, alerts.Context] = {}
 
         def context(scope: m.Scope) -> alerts.Context:
             if scope.issuers not in contexts:
                 request = m.Request(engine, as_of, m.Filters(), scope) if engine is not None else None
                 mine = [
-                    text
-                    for issuer, text in problems
-                    if issuer is None or scope.issuers is None or issuer in scope.issuers
+                    alerts.problem_text(p, scope)
+                    for p in problems
+                    if p.issuer_id is None or scope.issuers is None or p.issuer_id in scope.issuers
                 ]
                 contexts[scope.issuers] = alerts.Context(
                     request,
@@ -521,8 +532,12 @@ def run_alerts(args: argparse.Namespace) -> int:
                 )
             return contexts[scope.issuers]
 
-        if state is not None:
-            state.prune(as_of.date())
+        if not args.dry_run:
+            state.prune(day)
+            try:
+                state.save()  # writable before anything is sent, or nothing is
+            except alerts.StateError as exc:
+                raise BadInput(str(exc)) from None
         try:
             outcome = alerts.run(
                 rules,
@@ -531,6 +546,7 @@ def run_alerts(args: argparse.Namespace) -> int:
                 as_of=as_of,
                 as_of_given=args.as_of is not None,
                 base_url=args.base_url,
+                day=day,
                 smtp=smtp,
                 now=now,
                 dry_run=args.dry_run,
@@ -540,7 +556,8 @@ def run_alerts(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
     finally:
-        lock.__exit__(None, None, None)
+        if not args.dry_run:
+            lock.__exit__(None, None, None)
     if args.dry_run:
         print(
             f"Alerts as of {as_of:%Y-%m-%d %H:%M} UTC (dry run, nothing sent or recorded): "

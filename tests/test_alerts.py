@@ -251,7 +251,9 @@ def test_an_alert_is_sent_once_a_day_and_a_failed_delivery_is_retried(tmp_path):
         outcome, said = run_once([hooked], context(rows), state)
         assert (outcome.sent, outcome.failed, outcome.exit_code) == (0, 1, 1)
         assert "HTTP 500" in said[0] and "retried next run" in said[0] and "secret-token" not in said[0]
-        assert hook.received == [] and not (tmp_path / "state.json").exists()
+        assert hook.received == []
+        saved = json.loads((tmp_path / "state.json").read_text())
+        assert saved["sent"] == {} and len(saved["pending"]) == 1  # kept, to be sent as it is
         # the next run (a new State read from disk, as cron's next run would) delivers it
         outcome, _ = run_once([hooked], context(rows), alerts.State(tmp_path / "state.json"))
         assert (outcome.sent, outcome.failed, outcome.exit_code) == (1, 0, 0)
@@ -262,7 +264,8 @@ def test_an_alert_is_sent_once_a_day_and_a_failed_delivery_is_retried(tmp_path):
             {
                 "rule": "never sent",
                 "subject": "never_sent",
-                "text": payload["alerts"][0]["text"],
+                "text": "7 plan selections have no 834 sent (never sent), above the rule's 5; "
+                "7.0% of 100 that should have one.",
                 "link": "https://dash.example.gov/errors?as_of=2013-12-10T12%3A00%3A00Z",
             }
         ]
@@ -276,6 +279,50 @@ def test_an_alert_is_sent_once_a_day_and_a_failed_delivery_is_retried(tmp_path):
         assert outcome.sent == 1 and len(hook.received) == 2
     saved = json.loads((tmp_path / "state.json").read_text())
     assert sorted(json.loads(k)[2] for k in saved["sent"]) == ["2013-12-10", "2013-12-11"]
+
+
+def test_a_failed_delivery_is_sent_next_run_even_when_its_condition_has_cleared(tmp_path):
+    stuck = {
+        "enrollment_id": "TEST-1",
+        "issuer_id": "10001",
+        "stage": "paid",
+        "entered_at": ts("2013-12-01 08:00"),
+        "stuck": True,
+    }
+    with Webhook() as hook:
+        hooked = alerts.Rule(
+            "canaries", "canary_stuck", "webhook", webhook_url=hook.url, webhook_scope=("all", m.Scope())
+        )
+        hook.fail_next = 1
+        outcome, _ = run_once([hooked], context({"canaries": [stuck]}), alerts.State(tmp_path / "state.json"))
+        assert outcome.failed == 1 and hook.received == []
+        # 15 minutes later the canary has moved on: the alert that failed is still sent, as it was
+        moved = {**stuck, "stuck": False, "stage": "effectuated"}
+        outcome, said = run_once([hooked], context({"canaries": [moved]}), alerts.State(tmp_path / "state.json"))
+        assert (outcome.sent, outcome.failed, outcome.exit_code) == (1, 0, 0)
+        [payload] = hook.received
+        assert [a["subject"] for a in payload["alerts"]] == ["canary|TEST-1"]
+        assert "is stuck at paid since 2013-12-01 08:00 UTC" in payload["text"]
+        saved = json.loads((tmp_path / "state.json").read_text())
+        assert saved["pending"] == {} and len(saved["sent"]) == 1
+        # and not again
+        outcome, _ = run_once([hooked], context({"canaries": [stuck]}), alerts.State(tmp_path / "state.json"))
+        assert (outcome.sent, outcome.already) == (0, 1) and len(hook.received) == 1
+
+
+def test_a_delivery_that_fails_in_an_unexpected_way_is_kept_too(tmp_path):
+    rows = {"never_sent": {"count": 7, "share": 0.07, "eligible": 100}}
+    broken = alerts.Rule(
+        "never sent",
+        "never_sent_above",
+        "webhook",
+        webhook_url="http://127.0.0.1:1/hooks/x y",  # load_rules refuses it; here it reaches the sender
+        webhook_scope=("all", m.Scope()),
+        options={"count": 5},
+    )
+    outcome, said = run_once([broken], context(rows), alerts.State(tmp_path / "state.json"))
+    assert outcome.failed == 1 and "/hooks/x y" not in said[0]
+    assert len(json.loads((tmp_path / "state.json").read_text())["pending"]) == 1
 
 
 def test_a_new_subject_of_a_rule_already_sent_is_sent_alone(tmp_path):
@@ -434,7 +481,7 @@ def test_a_failed_mail_is_named_exits_1_and_the_rest_is_sent(world):
     assert len(hook.received) == 1 and inbox.messages == []
     # the server is back: the mails go, the webhook is not posted again
     done = cli("--rules", str(rules), "--data", str(export), "--as-of", "2014-01-01T12:00:00Z", env=env)
-    assert done.returncode == 0 and "5 sent, 1 already sent" in done.stderr
+    assert done.returncode == 0 and "5 sent, 7 already sent" in done.stderr  # the 5 kept, then all 7 found sent
     assert len(inbox.messages) == 5 and len(hook.received) == 1
 
 
@@ -501,6 +548,35 @@ def test_a_broken_export_is_itself_an_alert(world):
             "rule 'canaries': key 'name': another rule",
         ),
         ("[[rule]\nname = 1", "not valid TOML"),
+        ('[[rule]]\nname = "x"\ntype = []\nrecipients = ["lead@cms.example"]', "rule 'x': key 'type' is []"),
+        (
+            '[[rule]]\nname = "x"\ntype = "control_chart_signal"\nmetrics = [["error_834"]]\nrecipients = ["lead@cms.example"]',
+            "rule 'x': key 'metrics' must be a list of",
+        ),
+        (
+            '[[rule]]\nname = "x"\ntype = "control_chart_signal"\nkinds = [{a = 1}]\nrecipients = ["lead@cms.example"]',
+            "rule 'x': key 'kinds' must be a list of",
+        ),
+        (
+            '[[rule]]\nname = "x"\ntype = "canary_stuck"\nchannel = "webhook"\nwebhook_url = "http://[::1/x"\nscope = "all"',
+            "rule 'x': key 'webhook_url': 'http://[::1/x' is not an http(s) URL",
+        ),
+        (
+            '[[rule]]\nname = "x"\ntype = "canary_stuck"\nchannel = "webhook"\nwebhook_url = "http://h/a b"\nscope = "all"',
+            "rule 'x': key 'webhook_url'",
+        ),
+        (
+            '[[rule]]\nname = "x\\ny"\ntype = "canary_stuck"\nrecipients = ["lead@cms.example"]',
+            "key 'name' holds a line break",
+        ),
+        (
+            '[[rule]]\nname = "x"\ntype = "release_worse"\nwithin_days = 9999999999\nrecipients = ["lead@cms.example"]',
+            "rule 'x': key 'within_days' is 9999999999, more than 3650",
+        ),
+        (
+            '[[rule]]\nname = "x"\ntype = "canary_stuck"\nchannel = "webhook"\nwebhook_url = "http://h/a"\nscope = "role:leadership"',
+            "rule 'x': key 'scope': give \"all\" or one address",
+        ),
     ],
 )
 def test_a_malformed_rules_file_names_the_rule_and_key_and_nothing_is_sent(world, bad, needle):
@@ -611,3 +687,67 @@ def test_a_rule_that_fails_is_named_and_the_other_rules_still_run(tmp_path):
     assert (outcome.not_evaluated, outcome.sent, outcome.exit_code) == (1, 1, 1)
     assert said[0].startswith("error: rule 'canaries' was not evaluated for all: internal error (TypeError")
     assert [p["alerts"][0]["subject"] for p in hook.received] == ["never_sent"]
+
+
+def test_an_account_manager_hears_of_a_broken_or_stale_export_without_other_issuers_values(world):
+    root, export, env, inbox, hook = world
+    rules = root / "alerts.toml"
+    rules.write_text(
+        '[[rule]]\nname = "export"\ntype = "stale_export"\nrecipients = ["lead@cms.example", "am@issuer.example"]\n'
+    )
+    args = ("--rules", str(rules), "--data", str(export), "--as-of", "2013-11-03T12:00:00Z")
+    done = cli(*args, env=env)
+    assert done.returncode == 0, done.stderr
+    [lead], [am] = inbox.to("lead@cms.example"), inbox.to("am@issuer.example")
+    # payments has no row at all: the whole export's row count is for a reader of every issuer only
+    assert "Table payments has no event at all (0 rows)." in lead.get_content()
+    assert "Table payments has no event at all." in am.get_content()
+    # issuers.csv lists 10002 twice: the export cannot be read; its example value is the other issuer's
+    (export / "issuers.csv").write_text(
+        "issuer_id,issuer_name,state\n10001,Test Mutual,NC\n10002,Other Care,VA\n10002,Other Care,VA\n"
+    )
+    done = cli(*args, env=env)
+    lead_text = inbox.to("lead@cms.example")[-1].get_content()
+    am_text = inbox.to("am@issuer.example")[-1].get_content()
+    assert "The export cannot be read" in lead_text and "10002" in lead_text
+    assert "The export cannot be read" in am_text and "10002" not in am_text and "issuers" in am_text
+
+
+def test_a_state_file_that_cannot_be_written_stops_the_run_before_anything_is_sent(world):
+    root, export, env, inbox, hook = world
+    rules = root / "alerts.toml"
+    write_rules(rules, hook.url)
+    (root / "alerts.state.json.tmp").mkdir()  # as a full disk or a read-only directory would
+    done = cli("--rules", str(rules), "--data", str(export), "--as-of", "2014-01-01T12:00:00Z", env=env)
+    assert done.returncode == 2 and "alerts.state.json cannot be written" in done.stderr
+    assert inbox.messages == [] and hook.received == []
+
+
+def test_dry_run_after_a_run_shows_only_what_is_new_and_does_not_block_the_scheduled_run(world):
+    root, export, env, inbox, hook = world
+    rules = root / "alerts.toml"
+    write_rules(rules, hook.url)
+    args = ("--rules", str(rules), "--data", str(export), "--as-of", "2014-01-01T12:00:00Z")
+    assert cli(*args, env=env).returncode == 0
+    done = cli(*args, "--dry-run", env=env)
+    assert done.returncode == 0 and "0 message(s) would be sent" in done.stderr
+    with alerts.Lock(root / "alerts.state.json"):  # a scheduled run in progress
+        assert cli(*args, "--dry-run", env=env).returncode == 0
+        held = cli(*args, env=env)
+        assert held.returncode == 2 and "another alerts run holds" in held.stderr
+
+
+def test_without_as_of_an_alert_fires_on_the_clocks_day_and_a_far_as_of_is_refused(world):
+    root, export, env, inbox, hook = world
+    rules = root / "alerts.toml"
+    rules.write_text(
+        f'[[rule]]\nname = "export"\ntype = "stale_export"\nchannel = "webhook"\nwebhook_url = "{hook.url}"\n'
+        'scope = "all"\n'
+    )
+    done = cli("--rules", str(rules), "--data", str(export), env=env)
+    assert done.returncode == 0, done.stderr
+    saved = json.loads((root / "alerts.state.json").read_text())
+    assert {json.loads(k)[2] for k in saved["sent"]} == {m.utc_now().date().isoformat()}  # not the data's 2013
+    far = cli("--rules", str(rules), "--data", str(export), "--as-of", "2099-01-01", env=env)
+    assert far.returncode == 2 and "--as-of" in far.stderr
+    assert json.loads((root / "alerts.state.json").read_text()) == saved  # nothing pruned or sent
