@@ -751,3 +751,40 @@ def test_without_as_of_an_alert_fires_on_the_clocks_day_and_a_far_as_of_is_refus
     far = cli("--rules", str(rules), "--data", str(export), "--as-of", "2099-01-01", env=env)
     assert far.returncode == 2 and "--as-of" in far.stderr
     assert json.loads((root / "alerts.state.json").read_text()) == saved  # nothing pruned or sent
+
+
+def test_per_issuer_signals_on_the_demo_export_stay_within_an_account_managers_issuers(tmp_path):
+    """The real narrowing (roles file -> scope -> the issuers looked at), on the demo export: every
+    signal of every kind in ten years, for a leader and for the account manager of one issuer."""
+    from dashboard import demo
+    from dashboard.engine import Engine
+
+    export = tmp_path / "export"
+    demo.generate(export, 3000, progress=False)
+    directory = m.issuer_directory(Engine(export))
+    env = dict(
+        os.environ, DASHBOARD_ROLES_FILE=str(tmp_path / "roles.toml"), DASHBOARD_PREPARED_DIR=str(tmp_path / "p")
+    )
+
+    def found(text: str) -> set[str]:
+        return {r["issuer_id"] for r in directory if f"({r['issuer_id']})" in text}
+
+    def heard(who: str, mine: str) -> str:
+        (tmp_path / "roles.toml").write_text(
+            '[[users]]\nemail = "lead@cms.example"\nrole = "leadership"\n'
+            f'[[users]]\nemail = "am@issuer.example"\nrole = "account_manager"\nissuers = ["{mine}"]\n'
+        )
+        rules = tmp_path / "alerts.toml"
+        rules.write_text(
+            '[[rule]]\nname = "signals"\ntype = "control_chart_signal"\nper = "issuer"\nwithin_days = 3650\n'
+            f'kinds = ["above", "below", "shift_up", "shift_down"]\nrecipients = ["{who}"]\n'
+            f'[[rule]]\nname = "canaries"\ntype = "canary_stuck"\nrecipients = ["{who}"]\n'
+        )
+        done = cli("--rules", str(rules), "--data", str(export), "--as-of", "2014-01-31", "--dry-run", env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    lead = found(heard("lead@cms.example", directory[0]["issuer_id"]))
+    assert len(lead) > 10  # the leader hears of many issuers
+    mine = sorted(lead)[len(lead) // 2]
+    assert found(heard("am@issuer.example", mine)) == {mine}
