@@ -492,6 +492,13 @@ class State:
                     f"the state file {path} cannot be read ({type(exc).__name__}); it is left as it is: move it "
                     "away to start afresh (alerts already sent today would then be sent again)"
                 ) from None
+            for key, entry in sent.items():
+                if not _is_key(key) or not isinstance(entry, dict):
+                    raise StateError(f"the state file {path} has a sent entry that is not this program's: {key!r}")
+            for key, entry in pending.items():
+                needed = {"rule", "channel", "recipient", "to", "subject", "text", "keys", "failed_at"}
+                if not isinstance(entry, dict) or needed - set(entry) or not all(_is_key(k) for k in entry["keys"]):
+                    raise StateError(f"the state file {path} has a pending entry that is not this program's: {key!r}")
             self.sent, self.pending = sent, pending
 
     @staticmethod
@@ -502,7 +509,14 @@ class State:
         return key in self.sent
 
     def is_pending(self, key: str) -> bool:
-        return any(key in entry["keys"] for entry in self.pending.values())
+        """Whether a delivery kept for retry already holds this (rule, subject, recipient), on any day: an
+        alert that still holds the next day is not queued a second time while the first waits."""
+        rule, subject, _, recipient = json.loads(key)
+        return any(
+            [k[0], k[1], k[3]] == [rule, subject, recipient]
+            for entry in self.pending.values()
+            for k in map(json.loads, entry["keys"])
+        )
 
     def record(self, keys: list[str], at: datetime) -> None:
         for key in keys:
@@ -518,9 +532,15 @@ class State:
         entry = self.pending.pop(pending_key)
         self.record(entry["keys"], at)
 
-    def prune(self, today: date) -> None:
+    def prune(self, today: date) -> list[dict[str, Any]]:
+        """Drop sent entries older than STATE_KEEP_DAYS days, and deliveries that have failed for that
+        long (returned, so the caller says so loudly)."""
         keep = (today - timedelta(days=STATE_KEEP_DAYS)).isoformat()
         self.sent = {k: v for k, v in self.sent.items() if json.loads(k)[2] >= keep}
+        expired = {k: e for k, e in self.pending.items() if e["failed_at"][:10] < keep}
+        for k in expired:
+            del self.pending[k]
+        return list(expired.values())
 
     def save(self) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")
@@ -532,6 +552,14 @@ class State:
             os.replace(tmp, self.path)
         except OSError as exc:
             raise StateError(f"the state file {self.path} cannot be written ({exc.strerror or exc})") from None
+
+
+def _is_key(key: Any) -> bool:
+    try:
+        parts = json.loads(key)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(parts, list) and len(parts) == 4 and all(isinstance(p, str) for p in parts)
 
 
 class Lock:
@@ -579,6 +607,7 @@ def message(
     subject = f"Alert: {rule.name}: " + (
         first if len(firings) == 1 else f"{len(firings)} new ({RULE_TITLES[rule.type]})"
     )
+    subject = "".join(ch if ch.isprintable() else " " for ch in subject)  # a name from the export may hold a CR
     if len(subject) > 150:
         subject = subject[:149] + "…"
     whose = "all issuers" if scope.issuers is None else "issuers " + ", ".join(scope.issuers) + " (your access)"
@@ -623,13 +652,22 @@ class Outcome:
     sent: int = 0  # deliveries made
     already: int = 0  # firings skipped because the state file has them
     failed: int = 0  # deliveries that failed (retried next run)
-    not_evaluated: int = 0  # rules that could not be evaluated
+    waiting: int = 0  # firings already held in a failed delivery that is retried (not sent yet)
+    unevaluated: set[str] = field(default_factory=set)  # rules that could not be evaluated (for someone)
     would_send: int = 0  # --dry-run: deliveries printed instead of made
     lines: list[str] = field(default_factory=list)
 
     @property
+    def not_evaluated(self) -> int:
+        return len(self.unevaluated)
+
+    @property
     def exit_code(self) -> int:
         return 1 if self.failed or self.not_evaluated else 0
+
+
+def _scope_key(scope: m.Scope) -> list[str] | None:
+    return None if scope.issuers is None else sorted(scope.issuers)
 
 
 def send(rule: Rule, to: str, subject: str, text: str, payload: dict[str, Any] | None, smtp) -> str | None:
@@ -669,10 +707,13 @@ def run(
     by_name = {r.name: r for r in rules}
     for pending_key, entry in list(state.pending.items()) if state is not None else []:
         rule = by_name.get(entry["rule"])
-        if rule is None or rule.channel != entry["channel"]:
+        audiences = [(who, _scope_key(scope)) for who, scope in rule.audiences] if rule is not None else []
+        if rule is None or rule.channel != entry["channel"] or (entry["to"], entry.get("scope")) not in audiences:
+            # what the message says was computed for that recipient and access: not for anyone else
             say(
-                f"warning: an earlier failed delivery of rule {entry['rule']!r} to {entry['recipient']} is dropped: "
-                "the rules file no longer has that rule (or its channel changed)"
+                f"warning: an earlier failed delivery of rule {entry['rule']!r} to {entry['recipient']} "
+                + ("would be" if dry_run else "is")
+                + " dropped: the rules file no longer has that rule with that channel, recipient and access"
             )
             if not dry_run:
                 state.pending.pop(pending_key)
@@ -694,17 +735,16 @@ def run(
         )
     for rule in rules:
         for who, scope in rule.audiences:
-            ctx = contexts(scope)
             try:
-                firings = evaluate(rule, ctx)
+                firings = evaluate(rule, contexts(scope))
             except NotEvaluated as exc:
-                outcome.not_evaluated += 1
+                outcome.unevaluated.add(rule.name)
                 say(f"error: rule {rule.name!r} was not evaluated for {who}: {exc}")
                 break
             except Exception as exc:  # a defect of ours: named, and the other rules still run
                 if os.environ.get("DASHBOARD_DEBUG"):
                     raise
-                outcome.not_evaluated += 1
+                outcome.unevaluated.add(rule.name)
                 say(
                     f"error: rule {rule.name!r} was not evaluated for {who}: internal error ({type(exc).__name__}: "
                     f"{exc}); a defect of the dashboard, run with DASHBOARD_DEBUG=1 for the traceback and report it"
@@ -712,8 +752,11 @@ def run(
                 continue
             recipient = who if rule.channel == "email" else f"webhook:{who}"
             keyed = [(f, State.key(rule.name, f.subject, day, recipient)) for f in firings]
-            new = [(f, key) for f, key in keyed if state is None or not (state.was_sent(key) or state.is_pending(key))]
-            outcome.already += len(firings) - len(new)
+            sent_before = [key for _, key in keyed if state is not None and state.was_sent(key)]
+            held = [key for _, key in keyed if state is not None and key not in sent_before and state.is_pending(key)]
+            new = [(f, key) for f, key in keyed if key not in sent_before and key not in held]
+            outcome.already += len(sent_before)
+            outcome.waiting += len(held)
             if not new:
                 continue
             linked = [(f, link(base_url, f, as_of, as_of_given)) for f, _ in new]
@@ -746,6 +789,7 @@ def run(
                             "channel": rule.channel,
                             "recipient": recipient,
                             "to": who,
+                            "scope": _scope_key(scope),
                             "subject": subject,
                             "text": text,
                             "payload": payload,

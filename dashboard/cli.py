@@ -504,7 +504,7 @@ def run_alerts(args: argparse.Namespace) -> int:
             engine = None
         now = m.utc_now()
         latest = m.latest_event(engine, now) if engine is not None else None
-        if args.as_of is not None and latest is not None:
+        if args.as_of is not None:
             verdict = fc.check_as_of(args.as_of, latest, now, config.stale_after_hours(), "--as-of")
             if verdict.error:
                 raise BadInput(verdict.error)
@@ -532,8 +532,14 @@ def run_alerts(args: argparse.Namespace) -> int:
                 )
             return contexts[scope.issuers]
 
+        gave_up = [] if args.dry_run else state.prune(day)
         if not args.dry_run:
-            state.prune(day)
+            for entry in gave_up:
+                print(
+                    f"error: a delivery of rule {entry['rule']!r} to {entry['recipient']} has failed since "
+                    f"{entry['failed_at']} and is given up after {alerts.STATE_KEEP_DAYS} days: {entry['subject']}",
+                    file=sys.stderr,
+                )
             try:
                 state.save()  # writable before anything is sent, or nothing is
             except alerts.StateError as exc:
@@ -568,10 +574,11 @@ def run_alerts(args: argparse.Namespace) -> int:
     print(
         f"Alerts as of {as_of:%Y-%m-%d %H:%M} UTC: {outcome.sent} sent, {outcome.already} already sent, "
         f"{outcome.failed} failed (retried next run)"
+        + (f", {outcome.waiting} waiting in a failed delivery" if outcome.waiting else "")
         + (f", {outcome.not_evaluated} rule(s) not evaluated" if outcome.not_evaluated else ""),
         file=sys.stderr,
     )
-    return outcome.exit_code
+    return 1 if gave_up else outcome.exit_code
 
 
 def mail_plan(entries: list[str]) -> tuple[object, list[tuple[str, m.Scope]]]:

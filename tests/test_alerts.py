@@ -788,3 +788,109 @@ def test_per_issuer_signals_on_the_demo_export_stay_within_an_account_managers_i
     assert len(lead) > 10  # the leader hears of many issuers
     mine = sorted(lead)[len(lead) // 2]
     assert found(heard("am@issuer.example", mine)) == {mine}
+
+
+STUCK_B = {
+    "enrollment_id": "TEST-B",
+    "issuer_id": "10002",
+    "stage": "paid",
+    "entered_at": ts("2013-12-01 08:00"),
+    "stuck": True,
+}
+
+
+def canary_hook(url: str, scope_name: str, scope: m.Scope) -> alerts.Rule:
+    return alerts.Rule("canaries", "canary_stuck", "webhook", webhook_url=url, webhook_scope=(scope_name, scope))
+
+
+def test_a_kept_delivery_goes_only_to_the_same_recipient_with_the_same_access(tmp_path):
+    with Webhook() as hook:
+        hook.fail_next = 1
+        everyone = canary_hook(hook.url, "all", m.Scope())
+        run_once([everyone], context({"canaries": [STUCK_B]}), alerts.State(tmp_path / "state.json"))
+        # the operator gives the channel to the account manager of 10001: 10002's canary must not reach it
+        theirs = canary_hook(hook.url, "am@issuer.example", m.Scope(("10001",)))
+        mine = context({"canaries": []}, scope=m.Scope(("10001",)), names={"10001": "Test Mutual (10001)"})
+        outcome, said = run_once([theirs], mine, alerts.State(tmp_path / "state.json"))
+        assert hook.received == [] and outcome.sent == 0
+        assert "dropped: the rules file no longer has that rule with that channel, recipient and access" in said[0]
+        assert json.loads((tmp_path / "state.json").read_text())["pending"] == {}
+
+
+def test_an_alert_that_holds_for_days_while_delivery_fails_is_kept_once_and_sent_once(tmp_path):
+    with Webhook() as hook:
+        rule_ = canary_hook(hook.url, "all", m.Scope())
+        hook.fail_next = 3
+        for days in range(3):  # three days of outage, the canary stuck all along
+            outcome, _ = run_once(
+                [rule_],
+                context({"canaries": [STUCK_B]}),
+                alerts.State(tmp_path / "state.json"),
+                as_of=AS_OF + timedelta(days=days),
+            )
+            assert outcome.failed == 1
+        assert len(json.loads((tmp_path / "state.json").read_text())["pending"]) == 1
+        outcome, _ = run_once(
+            [rule_],
+            context({"canaries": [STUCK_B]}),
+            alerts.State(tmp_path / "state.json"),
+            as_of=AS_OF + timedelta(days=3),
+        )
+        # the kept message goes, and today's (a new day) too: two, not four
+        assert outcome.sent == 2 and len(hook.received) == 2
+
+
+def test_a_delivery_failing_for_35_days_is_given_up_loudly(tmp_path):
+    state = alerts.State(tmp_path / "state.json")
+    key = alerts.State.key("canaries", "canary|TEST-B", date(2013, 11, 1), "webhook:all")
+    state.hold(
+        {
+            "rule": "canaries",
+            "channel": "webhook",
+            "recipient": "webhook:all",
+            "to": "all",
+            "scope": None,
+            "subject": "Alert: canaries",
+            "text": "t",
+            "payload": {"text": "t"},
+            "keys": [key],
+            "failed_at": "2013-11-01T12:00:00Z",
+        }
+    )
+    [gone] = alerts.State(tmp_path / "state.json").prune(date(2013, 12, 10))
+    assert gone["subject"] == "Alert: canaries"
+    assert alerts.State(tmp_path / "state.json").prune(date(2013, 12, 5)) == []  # 34 days: still kept
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"sent": {"not a key": {}}}',
+        '{"sent": {}, "pending": {"x": ["a list"]}}',
+        '{"sent": {}, "pending": {"x": {"rule": "r"}}}',
+    ],
+)
+def test_a_state_file_not_of_this_program_is_named(tmp_path, content):
+    path = tmp_path / "state.json"
+    path.write_text(content)
+    with pytest.raises(alerts.StateError, match="is not this program's"):
+        alerts.State(path)
+
+
+def test_a_line_break_in_an_issuers_name_does_not_reach_the_subject_line():
+    names = {"10002": "Other\r\nBcc: x@evil.example (10002)"}
+    [firing] = alerts.evaluate(rule("canary_stuck"), context({"canaries": [STUCK_B]}, names=names))
+    subject, _ = alerts.message(rule("canary_stuck"), "all", m.Scope(), [(firing, None)], AS_OF)
+    assert "\r" not in subject and "\n" not in subject
+
+
+def test_a_future_as_of_is_refused_even_when_the_export_cannot_be_read(world):
+    root, export, env, inbox, hook = world
+    rules = root / "alerts.toml"
+    rules.write_text(
+        f'[[rule]]\nname = "export"\ntype = "stale_export"\nchannel = "webhook"\nwebhook_url = "{hook.url}"\n'
+        'scope = "all"\n'
+    )
+    done = cli("--rules", str(rules), "--data", str(root / "nope"), "--as-of", "2099-01-01", env=env)
+    assert done.returncode == 2 and "is after the current time" in done.stderr
+    assert hook.received == []
