@@ -188,3 +188,14 @@ def open_page(browser, url: str, *, width: int = 1600, height: int = 1000, timeo
     # the script has finished; give the front end a moment to lay out charts
     page.wait_for_timeout(1500)
     return page
+
+
+def wait_for_charts(page, count: int, *, timeout_ms: int = 60_000) -> None:
+    """Wait until `count` Plotly charts are drawn. Counting `.main-svg` elements is not enough:
+    Plotly puts two or three in each chart, so two charts drawn already look like five."""
+    page.wait_for_function(
+        "n => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+        ".filter(plot => plot.querySelector('.main-svg')).length >= n",
+        arg=count,
+        timeout=timeout_ms,
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard import demo
-from tests.browser.browserkit import SCREENSHOTS, Server, open_page
+from tests.browser.browserkit import SCREENSHOTS, Server, open_page, wait_for_charts
 
 PANEL = ".st-key-deadline_panel"
 FUNNEL_PLOTS = (".st-key-overview_funnel_effectuation", ".st-key-overview_funnel_error_834")
@@ -83,7 +83,7 @@ def test_the_standup_countdown_fits_the_tv_without_scrolling(browser, demo_serve
         assert box["y"] >= 0 and box["y"] + box["height"] <= 1080
         assert box["height"] < 110  # one line of large type
         if as_of != "2013-09-01T00:00:00":
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2", timeout=30_000)
+            wait_for_charts(page, 2, timeout_ms=30_000)
         scroll, client = main_scroll(page)
         assert scroll <= client <= 1080, (scroll, client)
         # the last thing on the screen (the refresh caption) is on it

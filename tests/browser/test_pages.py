@@ -6,7 +6,7 @@ import pytest
 
 from dashboard import demo
 from dashboard.pages import PAGE_NAMES
-from tests.browser.browserkit import SCREENSHOTS, Server, open_page
+from tests.browser.browserkit import SCREENSHOTS, Server, open_page, wait_for_charts
 
 # page -> (minimum Plotly charts drawn, text that must be on the page); every page of the app has one
 EXPECTED = {
@@ -44,9 +44,7 @@ def test_page_renders_with_charts_and_no_error(browser, demo_server, path):
         assert page.get_by_text("Page not found").count() == 0
         assert page.get_by_text(text, exact=False).count() > 0
         if charts:
-            page.wait_for_function(
-                f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {charts}", timeout=30_000
-            )
+            wait_for_charts(page, charts, timeout_ms=30_000)
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{path}.png"))
     finally:

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 
 from dashboard import demo
-from tests.browser.browserkit import SCREENSHOTS, Server
+from tests.browser.browserkit import SCREENSHOTS, Server, wait_for_charts
 
 CONTROL_CHART_LEGEND = (
     "834 error rate",
@@ -51,7 +51,7 @@ def test_errors_page_draws_the_control_chart_and_the_funnel_plot(browser, demo_s
         page.goto(f"{demo_server.url}/errors", wait_until="domcontentloaded", timeout=90_000)
         page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
         # the control chart, the category lines, the odds ratios, the funnel plot and never-sent: 5 drawn
-        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 5", timeout=60_000)
+        wait_for_charts(page, 5)
         assert page.locator(".js-plotly-plot").count() >= 5
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.locator('[data-testid="stAlertContentError"]').count() == 0
