@@ -118,14 +118,15 @@ def gather(
     now = now or m.utc_now()
     funnel = m.funnel(q)
     week = m.Request(q.engine, q.as_of - timedelta(days=7), q.filters, q.scope)
-    backlog = m.backlog(q)
-    headline = m.headline(funnel, m.errors(q), m.never_sent(q), backlog, m.payment_deadline_risk(q), m.errors_recent(q))
+    cells, week_cells = m.backlog_cells(q), m.backlog_cells(week)  # each backlog evaluated once
+    backlog = m.backlog_from_cells(cells)
+    headline = m.headline(funnel, m.errors(q), m.never_sent(q), backlog, m.risk_from_cells(cells), m.errors_recent(q))
     before = m.headline(
         m.funnel(week),
         m.errors(week),
         m.never_sent(week),
-        m.backlog(week),
-        m.payment_deadline_risk(week),
+        m.backlog_from_cells(week_cells),
+        m.risk_from_cells(week_cells),
         m.errors_recent(week),
     )
     return Briefing(

@@ -259,16 +259,42 @@ def fix_impact(
 # ---------------------------------------------------------------------- backlog
 
 
-def backlog(q: Request) -> list[dict[str, Any]]:
+def backlog_cells(q: Request) -> list[dict[str, Any]]:
+    """The backlog as of T in one evaluation: per (stage, age bucket), the count, the oldest wait and the
+    payment-deadline counts. `backlog` and `payment_deadline_risk` are read from it, so that a caller who
+    needs both (every headline) evaluates the backlog once."""
     return [
-        {"stage": r["stage"], "bucket": r["bucket"], "count": int(r["count"]), "oldest_days": r["oldest_days"]}
+        {
+            "stage": r["stage"],
+            "bucket": r["bucket"],
+            "count": int(r["count"]),
+            "oldest_days": r["oldest_days"],
+            "at_risk": int(r["at_risk"]),
+            "past_due": int(r["past_due"]),
+        }
         for r in q.engine.rows("backlog_aging", **q.params())
     ]
 
 
+def backlog_from_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """30 rows (stage, bucket, count, oldest_days) in the order of metrics.md."""
+    return [{k: r[k] for k in ("stage", "bucket", "count", "oldest_days")} for r in cells]
+
+
+def risk_from_cells(cells: list[dict[str, Any]]) -> dict[str, int]:
+    """Backlog enrollments before awaiting_effectuation whose binder payment is due within the next 7 days
+    of T's day (at_risk) or was due before it (past_due). Each enrollment waits at one stage only, so the
+    cells add up."""
+    waiting = [r for r in cells if r["stage"] != "awaiting_effectuation"]
+    return {"at_risk": sum(r["at_risk"] for r in waiting), "past_due": sum(r["past_due"] for r in waiting)}
+
+
+def backlog(q: Request) -> list[dict[str, Any]]:
+    return backlog_from_cells(backlog_cells(q))
+
+
 def payment_deadline_risk(q: Request) -> dict[str, int]:
-    row = q.engine.rows("payment_deadline_risk", **q.params())[0]
-    return {"at_risk": int(row["at_risk"]), "past_due": int(row["past_due"])}
+    return risk_from_cells(backlog_cells(q))
 
 
 def backlog_trend(q: Request) -> list[dict[str, Any]]:

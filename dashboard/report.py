@@ -34,7 +34,8 @@ def build_report(
     q: m.Request, window_days: int = m.DEFAULT_WINDOW_DAYS, its_days: int = m.DEFAULT_ITS_DAYS
 ) -> dict[str, Any]:
     funnel = m.funnel(q)
-    risk = m.payment_deadline_risk(q)
+    cells = m.backlog_cells(q)  # the backlog and its payment deadlines, evaluated once
+    risk = m.risk_from_cells(cells)
     canaries = [
         {
             "enrollment_id": r["enrollment_id"],
@@ -56,7 +57,7 @@ def build_report(
         "errors_daily": m.errors_daily(q),
         "never_sent": m.never_sent(q),
         "fix_impact": m.fix_impact(q, window_days, its_days),
-        "backlog": [{k: r[k] for k in ("stage", "bucket", "count")} for r in m.backlog(q)],
+        "backlog": [{k: r[k] for k in ("stage", "bucket", "count")} for r in m.backlog_from_cells(cells)],
         "backlog_trend": m.backlog_trend(q),
         "at_risk": risk["at_risk"],
         "past_due": risk["past_due"],

@@ -35,6 +35,7 @@ ALLOWED = {
     "fix_impact",
     "backlog",
     "payment_deadline_risk",
+    "backlog_cells",
     "backlog_trend",
     "canaries",
     "reconciliation",
@@ -231,8 +232,7 @@ _WARM = [
     ("funnel", {}),
     ("errors", {}),
     ("never_sent", {}),
-    ("backlog", {}),
-    ("payment_deadline_risk", {}),
+    ("backlog_cells", {}),  # the backlog and its payment deadlines
     ("stage_counts_by_day", {}),
     ("errors_daily", {}),
     ("never_sent_trend", {}),
@@ -368,9 +368,16 @@ def _cached_from(
     return getattr(m, name)(m.Request(_engine, as_of, filters, scope), **dict(kwargs), **_given)
 
 
+# metrics read from another one's cached result, without a query of their own: the backlog and its
+# payment deadlines come from one evaluation of the backlog (every headline needs both)
+_DERIVED = {"backlog": m.backlog_from_cells, "payment_deadline_risk": m.risk_from_cells}
+
+
 def get(view: View, name: str, **kwargs: Any) -> Any:
     if name not in ALLOWED:
         raise KeyError(f"{name} is not a dashboard metric")
+    if name in _DERIVED and not kwargs:
+        return _DERIVED[name](get(view, "backlog_cells"))
     given = None
     if name == "fix_impact":
         # one cache entry per window whatever the caller spells; the trend-adjusted verdicts computed once
