@@ -319,10 +319,23 @@ def checked_filters(engine: Engine, filters: m.Filters, scope: m.Scope) -> m.Fil
     return m.Filters(filters.date_from, filters.date_to, states, issuers)
 
 
+def check_as_of_option(as_of: datetime | None, latest: datetime | None, now: datetime) -> None:
+    """`--as-of` checked as the pages check `?as_of=`: an error (a time in the future, or one the export cannot
+    answer) stops the command with exit 2; a warning is printed and the command goes on."""
+    from . import filtercheck as fc
+
+    if as_of is None:
+        return
+    verdict = fc.check_as_of(as_of, latest, now, config.stale_after_hours(), "--as-of")
+    if verdict.error:
+        raise BadInput(verdict.error)
+    if verdict.warning:
+        print(f"warning: {verdict.warning}", file=sys.stderr)
+
+
 def open_request(args: argparse.Namespace) -> m.Request:
     """The view the flags name, on a prepared export: problems and warnings said on standard error, bad
     input raised as BadInput (exit 2). `report` and `briefing` share it, so they compute the same view."""
-    from . import filtercheck as fc
     from . import metrics as m
     from . import progress
     from .engine import Engine
@@ -366,12 +379,7 @@ def open_request(args: argparse.Namespace) -> m.Request:
     filters = checked_filters(engine, filters, scope)
     now = m.utc_now()
     latest = m.latest_event(engine, now)
-    if args.as_of is not None:
-        verdict = fc.check_as_of(args.as_of, latest, now, config.stale_after_hours(), "--as-of")
-        if verdict.error:
-            raise BadInput(verdict.error)
-        if verdict.warning:
-            print(f"warning: {verdict.warning}", file=sys.stderr)
+    check_as_of_option(args.as_of, latest, now)
     as_of = args.as_of or (latest if latest is not None else now)
     return m.Request(engine, as_of, filters, scope)
 
@@ -453,7 +461,6 @@ def run_alerts(args: argparse.Namespace) -> int:
     from urllib.parse import urlsplit
 
     from . import access, alerts, delivery
-    from . import filtercheck as fc
     from . import metrics as m
     from .briefing import issuer_names
     from .engine import Engine
@@ -504,12 +511,7 @@ def run_alerts(args: argparse.Namespace) -> int:
             engine = None
         now = m.utc_now()
         latest = m.latest_event(engine, now) if engine is not None else None
-        if args.as_of is not None:
-            verdict = fc.check_as_of(args.as_of, latest, now, config.stale_after_hours(), "--as-of")
-            if verdict.error:
-                raise BadInput(verdict.error)
-            if verdict.warning:
-                print(f"warning: {verdict.warning}", file=sys.stderr)
+        check_as_of_option(args.as_of, latest, now)
         as_of = args.as_of or latest or now
         judged_at = args.as_of or now
         day = (args.as_of or now).date()  # the day an alert fires: the clock's, or the replayed day's
