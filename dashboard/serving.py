@@ -90,12 +90,7 @@ def _prepare(
     except config.SettingError as exc:
         problem = Problem(ERROR, "export", f"the export cannot be opened: {exc}", file=export_dir)
         return LoadedExport(export_dir, fingerprint, None, (problem,), m.utc_now())
-    loaded = LoadedExport(export_dir, engine.fingerprint, engine, tuple(engine.problems), m.utc_now())
-    if config.warm_views() and engine.consistent:  # a refused export is not kept: nothing to warm
-        thread = threading.Thread(target=_warm, args=(loaded,), name="warm-default-views", daemon=True)
-        _WARMERS.append(thread)
-        thread.start()
-    return loaded
+    return LoadedExport(export_dir, engine.fingerprint, engine, tuple(engine.problems), m.utc_now())
 
 
 class _Exports:
@@ -180,6 +175,16 @@ class _Exports:
 
         try:
             loaded = _prepare(export_dir, fingerprint, heard)
+            warm = config.warm_views() and loaded.engine is not None and loaded.consistent
+            with self._lock:
+                replacing = export_dir in self._current
+            if warm and replacing:
+                # the export being served goes on being served, under its banner, while the new one's
+                # overview is computed: no visitor meets the new export's cold queries
+                with self._lock:
+                    _, _, steps = self._steps.get(export_dir, ("", 1, 1))
+                    self._steps[export_dir] = ("computing the overview's numbers", steps, steps)
+                _warm_first_page(loaded)
         except Exception as exc:  # an engine failure must not leave sessions waiting for ever
             loaded = LoadedExport(
                 export_dir,
@@ -216,6 +221,10 @@ class _Exports:
             self._current[export_dir] = loaded
             self._served_for[export_dir] = fingerprint
             self._ready.notify_all()
+        if loaded.engine is not None and loaded.consistent and config.warm_views():
+            thread = threading.Thread(target=_warm, args=(loaded,), name="warm-default-views", daemon=True)
+            _WARMERS.append(thread)
+            thread.start()
 
 
 _EXPORTS = _Exports()
@@ -260,6 +269,48 @@ _WARM = [
 
 _STOP_WARMING = threading.Event()
 _WARMERS: list[threading.Thread] = []
+
+
+def _warm_first_page(loaded: LoadedExport) -> None:
+    """Everything the overview (the page most visitors open first) computes for its unfiltered view at
+    the latest time: the headline now and a week earlier, the 30-day and 4-week sparklines, the funnel,
+    the deadlines, the error chart with its releases and the funnel plots. `tests/test_prepared.py`
+    opens the overview after this and checks that it runs no query."""
+    try:
+        latest = default_as_of(loaded.fingerprint, loaded.engine)
+        issuer_directory(loaded.fingerprint, loaded.engine)
+        known_states(loaded.fingerprint, loaded.engine, m.Scope())
+        base = View(loaded, latest, latest)
+        wanted = [(base, name) for name in OVERVIEW_NOW]
+        wanted += [(base.at(latest - timedelta(days=7)), name) for name in OVERVIEW_WEEK_AGO]
+        wanted += [(base.at(latest - timedelta(days=7 * k)), "backlog_cells") for k in OVERVIEW_WEEKS]
+        for view, name in wanted:
+            if _STOP_WARMING.is_set():
+                return
+            get(view, name)
+    except Exception:  # an optimisation: a failure here shows up, with its message, on the page
+        pass
+
+
+# what the overview asks for (dashboard/app_pages/overview.py): at the as-of time, a week earlier (the
+# headline's comparison) and at each point of the 4-week sparklines (weeks back)
+OVERVIEW_NOW = (
+    "funnel",
+    "coverage_deadlines",
+    "errors",
+    "never_sent",
+    "backlog_cells",
+    "errors_recent",
+    "stage_counts_by_day",
+    "errors_daily",
+    "never_sent_trend",
+    "backlog_trend",
+    "releases",
+    "release_its",
+    "issuer_comparison",
+)
+OVERVIEW_WEEK_AGO = ("funnel", "errors", "never_sent", "backlog_cells", "errors_recent")
+OVERVIEW_WEEKS = (4, 3, 2, 1, 0)
 
 
 def _warm(loaded: LoadedExport) -> None:

@@ -234,3 +234,46 @@ def test_pages_say_so_while_they_show_the_previous_export(base, monkeypatch):
         time.sleep(0.2)
     assert not banner(after)
     assert next(mm.value for mm in after.metric if mm.label == "Applications") != applications
+
+
+def test_a_new_export_replaces_the_served_one_with_its_overview_already_computed(base, monkeypatch):
+    """While the previous export serves, the new one's overview is computed; once it is shown, the
+    overview's first visitor runs no query at all (the page itself says what it needs)."""
+    from helpers import REPO
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DASHBOARD_DATA_DIR", str(base))
+    monkeypatch.setenv("DASHBOARD_NEW_EXPORT_WAIT_SECONDS", "0")
+    monkeypatch.setenv("DASHBOARD_WARM_VIEWS", "1")
+
+    def overview() -> AppTest:
+        at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=120)
+        at.user = {}
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    def applications(at: AppTest) -> str:
+        return next(mm.value for mm in at.metric if mm.label == "Applications")
+
+    before = applications(overview())
+    write_table(base / "enrollments" / "day-2.parquet", "enrollments", [enrollment("E7")])
+    fingerprint = serving.export_fingerprint(base)
+    deadline = time.monotonic() + 120
+    while serving._EXPORTS.get(str(base), fingerprint).newer_since is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    new = serving._EXPORTS.get(str(base), fingerprint)
+    assert new.newer_since is None and new.fingerprint == fingerprint
+
+    asked: list[tuple[str, str]] = []
+    real_rows = Engine.rows
+
+    def counted(self, name, **params):
+        if self is new.engine and threading.current_thread().name not in ("prepare-export", "warm-default-views"):
+            asked.append((threading.current_thread().name, name))
+        return real_rows(self, name, **params)
+
+    monkeypatch.setattr(Engine, "rows", counted)
+    shown = overview()
+    assert applications(shown) != before  # the new export's numbers
+    assert asked == []

@@ -184,7 +184,7 @@ with st.spinner("Computing…"):
             "oldest_days": m.oldest_wait(serving.get(v, "backlog")) or 0,
             **serving.get(v, "payment_deadline_risk"),
         }
-        for v in (view.at(view.as_of - timedelta(days=7 * k)) for k in (4, 3, 2, 1, 0))
+        for v in (view.at(view.as_of - timedelta(days=7 * k)) for k in serving.OVERVIEW_WEEKS)
     ]
 series.update({key: [w[key] for w in weekly] for key in ("oldest_days", "at_risk", "past_due")})
 # four to a row: at national scale a count has seven to nine digits, and six to a row cut them off
