@@ -150,6 +150,7 @@ class _Exports:
                 )
                 pending = (fingerprint, m.utc_now(), thread)
                 self._preparing[export_dir] = pending
+                _track(thread)  # joined at exit: it runs DuckDB queries (the preparation, the overview)
                 thread.start()
             if current is not None:
                 # a small export is ready in a moment: show it rather than say the numbers are old
@@ -223,7 +224,7 @@ class _Exports:
             self._ready.notify_all()
         if loaded.engine is not None and loaded.consistent and config.warm_views():
             thread = threading.Thread(target=_warm, args=(loaded,), name="warm-default-views", daemon=True)
-            _WARMERS.append(thread)
+            _track(thread)
             thread.start()
 
 
@@ -269,6 +270,14 @@ _WARM = [
 
 _STOP_WARMING = threading.Event()
 _WARMERS: list[threading.Thread] = []
+_WARMERS_LOCK = threading.Lock()
+
+
+def _track(thread: threading.Thread) -> None:
+    """Keep a background thread that runs DuckDB queries, to be joined at exit (finished ones forgotten)."""
+    with _WARMERS_LOCK:
+        _WARMERS[:] = [t for t in _WARMERS if t.is_alive() or t.ident is None]  # running, or not started yet
+        _WARMERS.append(thread)
 
 
 def _warm_first_page(loaded: LoadedExport) -> None:
@@ -329,10 +338,14 @@ def _warm(loaded: LoadedExport) -> None:
 
 @atexit.register
 def _stop_warming() -> None:
-    # a thread killed inside DuckDB at interpreter exit aborts the process: let it finish its query
+    # a thread killed inside DuckDB at interpreter exit aborts the process: let it finish its query (a
+    # preparation finishes; the warm-ups stop at their next query)
     _STOP_WARMING.set()
-    for thread in _WARMERS:
-        thread.join(timeout=60)
+    with _WARMERS_LOCK:
+        threads = list(_WARMERS)
+    for thread in threads:
+        if thread.is_alive():
+            thread.join(timeout=60)
 
 
 def export_dir() -> Path:
