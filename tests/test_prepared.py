@@ -200,19 +200,24 @@ def test_the_previous_export_serves_while_a_new_one_is_prepared(base, monkeypatc
     assert newest.newer_since is None and newest.engine is not first.engine
 
 
-def test_pages_say_so_while_they_show_the_previous_export(base, monkeypatch):
+def overview_page():
+    """The overview (the app's default page) run once under AppTest, with no exception."""
     from helpers import REPO
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=120)
+    at.user = {}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_pages_say_so_while_they_show_the_previous_export(base, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(base))
     monkeypatch.setenv("DASHBOARD_NEW_EXPORT_WAIT_SECONDS", "0.2")
-
-    def page() -> AppTest:
-        at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=120)
-        at.user = {}
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        return at
+    page = overview_page
 
     def banner(at: AppTest) -> list[str]:
         return [i.value for i in at.info if "newer export" in i.value]
@@ -239,19 +244,12 @@ def test_pages_say_so_while_they_show_the_previous_export(base, monkeypatch):
 def test_a_new_export_replaces_the_served_one_with_its_overview_already_computed(base, monkeypatch):
     """While the previous export serves, the new one's overview is computed; once it is shown, the
     overview's first visitor runs no query at all (the page itself says what it needs)."""
-    from helpers import REPO
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(base))
     monkeypatch.setenv("DASHBOARD_NEW_EXPORT_WAIT_SECONDS", "0")
     monkeypatch.setenv("DASHBOARD_WARM_VIEWS", "1")
-
-    def overview() -> AppTest:
-        at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=120)
-        at.user = {}
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        return at
+    overview = overview_page
 
     def applications(at: AppTest) -> str:
         return next(mm.value for mm in at.metric if mm.label == "Applications")
