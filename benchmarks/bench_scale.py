@@ -690,15 +690,18 @@ def main() -> None:
         print(text)
         return
     args.work.mkdir(parents=True, exist_ok=True)
-    results = [measure(size, args.runs, args.work, args.views) for size in args.sizes]
-    command = "python -m benchmarks.bench_scale " + " ".join(sys.argv[1:])
-    text = render(results, args.runs, command.strip())
-    print(text)
+    command = ("python -m benchmarks.bench_scale " + " ".join(sys.argv[1:])).strip()
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    results = []
+    for size in args.sizes:
+        results.append(measure(size, args.runs, args.work, args.views))
+        # saved after each size: a run of an hour or more that fails at 10M keeps its 1M figures
+        (args.out.with_suffix(".json")).write_text(
+            json.dumps({"results": results, "runs": args.runs, "command": command}, indent=1, default=str)
+        )
+    text = render(results, args.runs, command)
+    print(text)
     args.out.write_text(text)
-    (args.out.with_suffix(".json")).write_text(
-        json.dumps({"results": results, "runs": args.runs, "command": command}, indent=1, default=str)
-    )
 
 
 if __name__ == "__main__":
