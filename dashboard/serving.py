@@ -207,7 +207,11 @@ class _Exports:
             if pending is not None and pending[0] == fingerprint:
                 del self._preparing[export_dir]
             elif export_dir in self._current:
-                return  # a newer one is on its way and an older one serves meanwhile
+                # a newer one is on its way and an older one serves meanwhile: this one was never
+                # published (only this thread has used its engine), so its connection is closed now
+                if loaded.engine is not None:
+                    loaded.engine.close()
+                return
             current = self._current.get(export_dir)
             if loaded.consistent:
                 self._changing.pop(export_dir, None)

@@ -200,6 +200,39 @@ def test_the_previous_export_serves_while_a_new_one_is_prepared(base, monkeypatc
     assert newest.newer_since is None and newest.engine is not first.engine
 
 
+def test_a_preparation_overtaken_by_a_newer_export_closes_its_connection(base, monkeypatch):
+    """Export "mid" is still being prepared when "new" lands and is served first: "mid" is never
+    shown, so its DuckDB connection (and its hold on the prepared file) must not outlive its thread."""
+    monkeypatch.setenv("DASHBOARD_NEW_EXPORT_WAIT_SECONDS", "0")
+    release = threading.Event()
+    real = serving._prepare
+    prepared = {}
+
+    def slow(export_dir, fingerprint, progress=None):
+        if fingerprint == "mid":
+            release.wait(timeout=30)
+        prepared[fingerprint] = real(export_dir, fingerprint, progress)
+        return prepared[fingerprint]
+
+    monkeypatch.setattr(serving, "_prepare", slow)
+    exports = serving._Exports()
+    exports.get(str(base), "old")
+    exports.get(str(base), "mid")  # "mid" waits in its thread
+    deadline = time.monotonic() + 30
+    while exports.get(str(base), "new").newer_since is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert exports.get(str(base), "new").engine is prepared["new"].engine  # "new" is served
+    assert "mid" not in prepared
+    release.set()
+    while "mid" not in prepared and time.monotonic() < deadline:
+        time.sleep(0.05)
+    while prepared["mid"].engine._con is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert prepared["mid"].engine._con is None  # closed: nobody could ever be served it
+    served = exports.get(str(base), "new")
+    assert served.engine is prepared["new"].engine and served.engine._con is not None  # still open
+
+
 def overview_page():
     """The overview (the app's default page) run once under AppTest, with no exception."""
     from helpers import REPO
