@@ -737,13 +737,19 @@ def test_dry_run_after_a_run_shows_only_what_is_new_and_does_not_block_the_sched
         assert held.returncode == 2 and "another alerts run holds" in held.stderr
 
 
-def test_without_as_of_an_alert_fires_on_the_clocks_day_and_a_far_as_of_is_refused(world):
-    root, export, env, inbox, hook = world
+def stale_export_rule(root, hook):
+    """A rules file with one stale_export rule posting to the test webhook, for everyone."""
     rules = root / "alerts.toml"
     rules.write_text(
         f'[[rule]]\nname = "export"\ntype = "stale_export"\nchannel = "webhook"\nwebhook_url = "{hook.url}"\n'
         'scope = "all"\n'
     )
+    return rules
+
+
+def test_without_as_of_an_alert_fires_on_the_clocks_day_and_a_far_as_of_is_refused(world):
+    root, export, env, inbox, hook = world
+    rules = stale_export_rule(root, hook)
     done = cli("--rules", str(rules), "--data", str(export), env=env)
     assert done.returncode == 0, done.stderr
     saved = json.loads((root / "alerts.state.json").read_text())
@@ -886,11 +892,7 @@ def test_a_line_break_in_an_issuers_name_does_not_reach_the_subject_line():
 
 def test_a_future_as_of_is_refused_even_when_the_export_cannot_be_read(world):
     root, export, env, inbox, hook = world
-    rules = root / "alerts.toml"
-    rules.write_text(
-        f'[[rule]]\nname = "export"\ntype = "stale_export"\nchannel = "webhook"\nwebhook_url = "{hook.url}"\n'
-        'scope = "all"\n'
-    )
+    rules = stale_export_rule(root, hook)
     done = cli("--rules", str(rules), "--data", str(root / "nope"), "--as-of", "2099-01-01", env=env)
     assert done.returncode == 2 and "is after the current time" in done.stderr
     assert hook.received == []
