@@ -30,6 +30,7 @@ from typing import Any
 from . import definitions as d
 from . import metrics as m
 from . import wording
+from .problems import as_seen_by
 from .report import iso_utc
 
 WEBHOOK_TIMEOUT_SECONDS = 10
@@ -454,13 +455,11 @@ EVALUATORS = {
 }
 
 
-def problem_text(problem, scope: m.Scope) -> str:
-    """A problem of the export as a reader may see it: whole for a reader of every issuer; for an account
-    manager only where it is (table, file, column), since its text can quote other issuers' values."""
-    if scope.issuers is None or problem.issuer_id is not None:
-        return str(problem)
-    where = [f"table {problem.table}"] + ([f"column {problem.column}"] if problem.column else [])
-    return f"{problem.severity.capitalize()} in {', '.join(where)} (the Health page says more)"
+def problem_texts(problems, scope: m.Scope) -> list[str]:
+    """The export's problems as a reader may see them (`problems.as_seen_by`, as on the Health page): whole for
+    a reader of every issuer; for an account manager, those about another issuer left out and those about the
+    whole export by where they are, since their text can quote other issuers' values."""
+    return [str(p) for p in as_seen_by(problems, scope.issuers)]
 
 
 def plain(markdown: str) -> str:

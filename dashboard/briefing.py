@@ -30,7 +30,7 @@ from typing import Any
 from . import config, wording
 from . import definitions as d
 from . import metrics as m
-from .problems import Problem
+from .problems import Problem, as_seen_by
 from .report import iso_utc
 
 SIGNAL_DAYS = 7  # "what changed": control-chart signals whose run reaches into the last 7 days
@@ -102,8 +102,8 @@ def issuer_names(q: m.Request) -> dict[str, str]:
 
 
 def visible_problems(problems: list[Problem], scope: m.Scope) -> list[Problem]:
-    """The export's problems the reader may see: one about another issuer is left out (as on the Health page)."""
-    return [p for p in problems if p.issuer_id is None or scope.issuers is None or p.issuer_id in scope.issuers]
+    """The export's problems as the reader may see them (`problems.as_seen_by`, as on the Health page)."""
+    return as_seen_by(problems, scope.issuers)
 
 
 def gather(

@@ -520,11 +520,7 @@ def run_alerts(args: argparse.Namespace) -> int:
         def context(scope: m.Scope) -> alerts.Context:
             if scope.issuers not in contexts:
                 request = m.Request(engine, as_of, m.Filters(), scope) if engine is not None else None
-                mine = [
-                    alerts.problem_text(p, scope)
-                    for p in problems
-                    if p.issuer_id is None or scope.issuers is None or p.issuer_id in scope.issuers
-                ]
+                mine = alerts.problem_texts(problems, scope)
                 contexts[scope.issuers] = alerts.Context(
                     request,
                     judged_at,

@@ -50,6 +50,29 @@ class Problem:
         }
 
 
+# what a reader of some issuers only is told instead of a problem's text when the problem is about the
+# whole export: its text can quote another issuer's records (an example id, a file of theirs) and its
+# row count counts every issuer's rows
+WITHHELD = (
+    "details not shown: this check covers every issuer's records, and its text can quote another issuer's "
+    "values; the marketplace's data team sees it in full"
+)
+
+
+def as_seen_by(problems: list[Problem], issuers: tuple[str, ...] | None) -> list[Problem]:
+    """The export's problems as a reader of `issuers` (None: every issuer) may see them. A reader of every
+    issuer sees each one whole. A reader of some issuers sees those about their issuers whole, none about
+    another issuer, and those about the whole export by where they are (severity, table, file, column) with
+    the text replaced by WITHHELD and no row count."""
+    if issuers is None:
+        return list(problems)
+    return [
+        p if p.issuer_id is not None else replace(p, message=WITHHELD, rows=None)
+        for p in problems
+        if p.issuer_id is None or p.issuer_id in issuers
+    ]
+
+
 def first_line(exc: Exception) -> str:
     """The first line of an exception's text (DuckDB and pyarrow add lines of context), or its type."""
     text = str(exc).strip().splitlines()

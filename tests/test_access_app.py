@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from helpers import rendered_text, run_report
 from streamlit.testing.v1 import AppTest
@@ -14,6 +17,7 @@ from dashboard import demo
 from dashboard import metrics as m
 from dashboard.engine import Engine
 from dashboard.pages import PAGE_NAMES
+from dashboard.problems import ERROR, WARNING, Problem, as_seen_by
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +104,54 @@ def test_an_issuer_outside_the_scope_is_named_without_being_echoed(world, app_pa
         w.value for w in focus.main.warning
     )
     assert not leaked(rendered_text(focus), others)
+
+
+def test_a_problem_about_the_whole_export_reaches_an_account_manager_without_its_text():
+    """Literal problems: one about the reader's issuer, one about another, one about the whole export that
+    quotes another issuer's enrollment id (as the duplicate-id check does)."""
+    mine = Problem(WARNING, "issuers", "issuer '111' appears in payments but not in issuers.csv", issuer_id="111")
+    theirs = Problem(WARNING, "issuers", "issuer '222' appears in payments but not in issuers.csv", issuer_id="222")
+    whole = Problem(
+        ERROR,
+        "enrollments",
+        "1 value(s) appear more than once (2 rows), e.g. 'E-222-9'",
+        file="export/enrollments/a.parquet",
+        column="enrollment_id",
+        rows=2,
+    )
+    seen = as_seen_by([mine, theirs, whole], ("111",))
+    assert seen[0] == mine and len(seen) == 2  # another issuer's problem is left out
+    assert (seen[1].severity, seen[1].table, seen[1].file, seen[1].column) == (
+        ERROR,
+        "enrollments",
+        "export/enrollments/a.parquet",
+        "enrollment_id",
+    )
+    assert "E-222-9" not in str(seen[1]) and seen[1].rows is None and "details not shown" in seen[1].message
+    assert as_seen_by([mine, theirs, whole], None) == [mine, theirs, whole]  # a leader reads them whole
+
+
+def test_the_health_page_does_not_quote_another_issuers_record_to_an_account_manager(world, app_page, tmp_path):
+    export, roles, mine, _ = world
+    broken = tmp_path / "export"
+    shutil.copytree(export, broken)
+    first = sorted((broken / "enrollments").glob("*.parquet"))[0]
+    rows = pq.read_table(first)
+    other = next(  # an id unlike any other string of the page (not '0000000000')
+        r
+        for r in rows.to_pylist()
+        if r["issuer_id"] != mine["issuer_id"] and len(set(r["enrollment_id"])) >= 5 and not r.get("is_test")
+    )
+    pq.write_table(pa.Table.from_pylist([other], schema=rows.schema), broken / "enrollments" / "zz-again.parquet")
+
+    def health(email):
+        user = {"email": email, "is_logged_in": True}
+        return rendered_text(app_page("health", data_dir=broken, roles=roles, user=user))
+
+    assert other["enrollment_id"] in health("lead@cms.example")  # the duplicate is named, with its id
+    text = health("am@issuer.example")
+    assert other["enrollment_id"] not in text and "zz-again.parquet" not in text  # the message quotes both
+    assert "details not shown" in text and "enrollment_id" in text  # the problem is still said, by its column
 
 
 def test_unknown_user_sees_only_a_message(world, app_page):

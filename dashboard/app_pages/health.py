@@ -6,6 +6,7 @@ import streamlit as st
 from dashboard import config, serving, ui
 from dashboard import definitions as d
 from dashboard import metrics as m
+from dashboard.problems import as_seen_by
 from dashboard.report import iso_utc
 
 export: serving.LoadedExport = st.session_state["export"]
@@ -23,12 +24,9 @@ if no_event:
 elif view is not None:
     st.markdown(ui.describe_filters(view) + " (the filters apply to the canaries; the checks cover the whole export)")
 scope = view.scope if view else None
-# a problem about one issuer is that issuer's data: shown only to callers who may see it
-problems = [
-    p
-    for p in export.problems
-    if p.issuer_id is None or scope is None or scope.issuers is None or p.issuer_id in scope.issuers
-]
+# a problem about one issuer is that issuer's data: shown only to callers who may see it; one about the whole
+# export is shown to a caller of some issuers without its text, which can quote another issuer's values
+problems = as_seen_by(export.problems, scope.issuers if scope is not None else None)
 errors = [p for p in problems if p.severity == "error"]
 warnings = [p for p in problems if p.severity == "warning"]
 if errors:
