@@ -5,6 +5,7 @@ named in the page."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from dashboard import demo
 from tests.browser.browserkit import SCREENSHOTS, Server, open_page
@@ -28,13 +29,16 @@ def test_a_typed_date_applies_on_enter(browser, server):
     box.press("Enter")
     page.wait_for_url("**/?from=2013-12-01", timeout=30_000)
     page.wait_for_selector(DONE, timeout=60_000)
-    assert "applications 2013-12-01 to" in page.locator('[data-testid="stMain"]').inner_text()
+    # the rerun the address change starts may begin after that wait: read until it shows
+    expect(page.locator('[data-testid="stMain"]')).to_contain_text("applications 2013-12-01 to", timeout=60_000)
     page.close()
 
 
 def test_address_values_are_normalised_or_named(browser, server):
     issuer = demo.build_issuers(demo.DEFAULT_SEED)[0]
     page = open_page(browser, server.url + f"/?state={issuer.state.lower()}&state=ZZ&issuer={issuer.issuer_id}")
+    for words in (f"states: {issuer.state}, ZZ", "The state filter ZZ matches no state in the export"):
+        expect(page.locator('[data-testid="stMain"]')).to_contain_text(words, timeout=60_000)
     main = page.locator('[data-testid="stMain"]').inner_text()
     assert f"states: {issuer.state}, ZZ" in main and issuer.issuer_id in main.split("issuers:")[1]
     assert "The state filter ZZ matches no state in the export" in main
