@@ -68,6 +68,7 @@ def main() -> None:
         "data_p95": round(b.percentile(data, 95), 3),
         "script_p95": round(b.percentile([r["script"] for r in runs], 95), 3),
         "data": [round(x, 3) for x in data],
+        "params": views,  # each view's address parameters, in the order of `data`
     }
     if by_query is not None:
         total = sum(data)

@@ -381,6 +381,37 @@ def fresh_export(pristine: Path, export: Path) -> list[Path]:
     return held
 
 
+def run_report(export: Path, prepared: Path) -> tuple[float, dict]:
+    """`python -m dashboard report --data EXPORT` with its prepared store in PREPARED: wall time, and the JSON."""
+    env = {**child_env(export, prepared), "DASHBOARD_PREPARED_DIR": str(prepared)}
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard", "report", "--data", str(export)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"report failed:\n{done.stderr[-4000:]}")
+    return seconds, json.loads(done.stdout)
+
+
+def report_agreement(pristine: Path, export: Path, prepared: Path, where: Path) -> dict:
+    """Whether the `report` JSON of the landed export (its prepared database changed incrementally when the
+    last files landed, as the dashboard's is) equals that of the same files prepared from scratch in an
+    empty store: every section, every number. The sections that differ are named."""
+    fresh, fresh_prepared = where / "export", where / "prepared"
+    shutil.rmtree(where, ignore_errors=True)
+    shutil.copytree(pristine, fresh, copy_function=os.link, ignore=shutil.ignore_patterns(".complete"))
+    _, direct = run_report(fresh, fresh_prepared)
+    _, landed = run_report(export, prepared)
+    shutil.rmtree(where, ignore_errors=True)
+    differs = sorted(k for k in direct.keys() | landed.keys() if direct.get(k) != landed.get(k))
+    return {"same": not differs, "differs": differs, "sections": len(direct)}
+
+
 def cold_report(pristine: Path, where: Path) -> list[float]:
     """`python -m dashboard report` on an export directory it has never seen (an empty prepared store):
     the wall time of the whole command, preparation included, twice (a new directory each time)."""
@@ -389,18 +420,7 @@ def cold_report(pristine: Path, where: Path) -> list[float]:
         export, prepared = where / f"export-{attempt}", where / f"prepared-{attempt}"
         shutil.rmtree(where, ignore_errors=True)
         shutil.copytree(pristine, export, copy_function=os.link, ignore=shutil.ignore_patterns(".complete"))
-        env = {**child_env(export, prepared), "DASHBOARD_PREPARED_DIR": str(prepared)}
-        start = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "dashboard", "report", "--data", str(export)],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        times.append(time.perf_counter() - start)
-        if done.returncode != 0:
-            raise RuntimeError(f"report failed:\n{done.stderr[-4000:]}")
+        times.append(run_report(export, prepared)[0])
     shutil.rmtree(where, ignore_errors=True)
     return times
 
@@ -427,6 +447,8 @@ def measure(size: int, runs: int, work: Path, views: int = 30) -> dict:
     result["views"] = run_child(["--step", "views", str(export), "--views", str(views)], env)
     print(f"[{size:,}] cold report on a new export directory …", file=sys.stderr)
     result["report_cold"] = cold_report(pristine, work / f"report-{size}")
+    print(f"[{size:,}] the landed export's report against a preparation from scratch …", file=sys.stderr)
+    result["report_agrees"] = report_agreement(pristine, export, prepared, work / f"agree-{size}")
     print(f"[{size:,}] ours vs pandas vs polars …", file=sys.stderr)
     ours = run_child(["--step", "ours", str(export), "--runs", str(runs)], env)
     result["ours"] = ours
@@ -537,6 +559,18 @@ def render(results: list[dict], runs: int, command: str) -> str:
         "cold `report` on a new export directory, preparation included, vs the polars script for three sections "
         "(same run) — target: faster",
         [cold_vs_polars(r) for r in results],
+    )
+
+    def agrees(r):
+        if "report_agrees" not in r:
+            return "not measured in this run"
+        a = r["report_agrees"]
+        return f"yes ({a['sections']} sections)" if a["same"] else f"**no**: {', '.join(a['differs'])}"
+
+    row(
+        "every number the same: the landed export's `report` JSON (incremental preparation) and the same files "
+        "prepared from scratch",
+        [agrees(r) for r in results],
     )
     for name in COMPUTATIONS:
         row(
@@ -659,6 +693,11 @@ def main() -> None:
     parser.add_argument("--views", type=int, default=30, help="random views never seen before, per page")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--render", type=Path, help="only write the tables again from a saved .json of results")
+    parser.add_argument(
+        "--add-agreement",
+        type=Path,
+        help="add the report-agreement check to a saved .json of results (its exports still in --work), then render",
+    )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("target", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -676,6 +715,20 @@ def main() -> None:
         elif args.step == "ours":
             print(json.dumps(step_ours(args.target, args.runs)))
         return
+    if args.add_agreement:
+        saved = json.loads(args.add_agreement.read_text())
+        for r in saved["results"]:
+            size = r["size"]
+            print(f"[{size:,}] the landed export's report against a preparation from scratch …", file=sys.stderr)
+            r["report_agrees"] = report_agreement(
+                args.work / f"generated-{size}",
+                args.work / f"export-{size}",
+                args.work / f"prepared-{size}",
+                args.work / f"agree-{size}",
+            )
+        saved["command"] += f"; then --add-agreement {args.add_agreement.name}"
+        args.add_agreement.write_text(json.dumps(saved, indent=1, default=str))
+        args.render = args.add_agreement
     if args.render:
         saved = json.loads(args.render.read_text())
         if isinstance(saved, list):  # results saved without their command
