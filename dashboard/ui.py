@@ -44,6 +44,15 @@ from .wording import (
 ALL_TABLES = ("enrollments", "transactions_834", "payments", "issuers", "releases")
 
 
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|$<>~:")
+
+
+def escape_markdown(text: str) -> str:
+    """`text` shown as written by st.markdown: a value from an export (an id with `*`, a `$` that Streamlit
+    would read as LaTeX, a `[link]`) is backslash-escaped, never formatted."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text)
+
+
 def describe_filters(view: serving.View) -> str:
     f = view.filters
     names = serving.issuer_names(view)

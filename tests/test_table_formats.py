@@ -30,3 +30,26 @@ def test_stage_table_holds_percentage_points():
     assert math.isnan(frame["Step conversion"].tolist()[0])
     assert frame["Overall conversion"].tolist() == [100.0, 75.0]
     assert frame["Stage"].tolist()[1] == "Plan selected"
+
+
+def test_a_value_escaped_for_markdown_renders_as_written():
+    """Checked with a CommonMark renderer (markdown-it-py): no emphasis, link, code, heading or list made of
+    an export's values, and every character shown as it was."""
+    import html
+
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark")
+    for text in [
+        "Error in table enrollments, column enrollment_id: e.g. '*E_1*' in a_b.parquet",
+        "issuer '[x](http://evil.example)' appears in payments",
+        "# not a heading",
+        "- not a list",
+        "1. not a list either",
+        "`code` <b>bold</b> ~~gone~~ | pipe $5 and $6 :red[alert] \\ back",
+    ]:
+        rendered = md.render(ui.escape_markdown(text)).strip()
+        assert rendered.startswith("<p>") and rendered.endswith("</p>"), rendered
+        inner = rendered[3:-4]
+        assert "<" not in inner.replace("&lt;", ""), rendered  # no element made of the text
+        assert html.unescape(inner) == text

@@ -24,6 +24,7 @@ if no_event:
 elif view is not None:
     st.markdown(ui.describe_filters(view) + " (the filters apply to the canaries; the checks cover the whole export)")
 scope = view.scope if view else None
+_IN_FULL = 20  # problems also written out in full below the table
 # a problem about one issuer is that issuer's data: shown only to callers who may see it; one about the whole
 # export is shown to a caller of some issuers without its text, which can quote another issuer's values
 problems = as_seen_by(export.problems, scope.issuers if scope is not None else None)
@@ -40,6 +41,12 @@ if problems:
         pd.DataFrame([p.located(export.export_dir).as_dict() for p in problems]),
         hide_index=True,
         column_order=["severity", "table", "file", "column", "rows", "message"],
+    )
+    # a table cell cuts a long message at the column's edge: each one also in full, wrapped
+    shown = problems[:_IN_FULL]
+    st.markdown(
+        "\n".join(f"- {ui.escape_markdown(str(p.located(export.export_dir)))}" for p in shown)
+        + (f"\n\n… and {len(problems) - len(shown)} more in the table above." if len(problems) > len(shown) else "")
     )
 
 if export.engine is None:
