@@ -77,7 +77,15 @@ def parse_size(name: str, text: str) -> int | None:
             f"{name}={text!r} is not a size: give a number of bytes, optionally with a unit "
             "(KB, MB, GB, TB or KiB, MiB, GiB, TiB; e.g. 500MB or 2GB), or 0 or none for no cap"
         )
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)]) or None
+    amount = float(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    if amount == 0:
+        return None  # '0MB' as '0': no cap
+    if amount < 1:
+        # it would round to 0 bytes, which reads as no cap: the opposite of a very small cap
+        raise SettingError(
+            f"{name}={text!r} is less than one byte: give a whole number of bytes or more, or 0 for no cap"
+        )
+    return int(amount)
 
 
 def prepared_max_bytes() -> int | None:

@@ -104,11 +104,19 @@ def test_a_file_that_cannot_be_removed_is_logged_and_kept(tmp_path, monkeypatch,
         ("2GB", 2_000_000_000),
         ("2 gib", 2 * 1024**3),
         ("0", None),
+        ("0MB", None),
         ("None", None),
+        ("1.5", 1),
     ],
 )
 def test_sizes(text, expected):
     assert config.parse_size("DASHBOARD_PREPARED_MAX_BYTES", text) == expected
+
+
+def test_a_size_under_one_byte_is_refused_not_read_as_no_cap():
+    # int(0.4) is 0, and 0 means no cap: the opposite of what a tiny cap asks for
+    with pytest.raises(config.SettingError, match="DASHBOARD_PREPARED_MAX_BYTES='0.4' is less than one byte"):
+        config.parse_size("DASHBOARD_PREPARED_MAX_BYTES", "0.4")
 
 
 @pytest.mark.parametrize("text", ["lots", "-5", "2 PB", "1e9"])
