@@ -527,10 +527,19 @@ def freshness_section(b: Briefing) -> str:
                 f"old at {iso_utc(b.generated_at)}."
             )
         )
-    out.append(table(["Table", "Rows", "Newest event", "Age", ""], rows, numbers={1, 3}, klass="small"))
+    # whole-export sizes count every issuer's records: not for a reader who sees only some issuers (as on the
+    # Health page)
+    whole = b.scope.issuers is None
+    if whole:
+        out.append(table(["Table", "Rows", "Newest event", "Age", ""], rows, numbers={1, 3}, klass="small"))
+    else:
+        out.append(
+            table(["Table", "Newest event", "Age", ""], [r[:1] + r[2:] for r in rows], numbers={2}, klass="small")
+        )
     lines = [str(p) for p in b.problems] + [
-        f"Warning in table {r['table_name']}, column {r['column_name']}: {r['row_count']} row(s) carry timestamps later "
-        f"than now (latest {iso_utc(r['latest'])}); the default as-of time ignores them."
+        f"Warning in table {r['table_name']}, column {r['column_name']}: "
+        + (f"{r['row_count']} row(s) carry" if whole else "rows carry")
+        + f" timestamps later than now (latest {iso_utc(r['latest'])}); the default as-of time ignores them."
         for r in b.future
     ]
     if lines:

@@ -151,3 +151,10 @@ def test_future_timestamps_are_a_warning_on_the_health_page(tmp_path, app_page):
     health = app_page("health", data_dir=root)
     warning = " ".join(w.value for w in health.warning)
     assert "cancelled_at" in warning and "1 row(s)" in warning and "later than now" in warning
+    # to an account manager without the count, which counts every issuer's rows
+    roles = tmp_path / "roles.toml"
+    roles.write_text('[[users]]\nemail = "am@issuer.example"\nrole = "account_manager"\nissuers = ["10001"]\n')
+    user = {"email": "am@issuer.example", "is_logged_in": True}
+    health = app_page("health", data_dir=root, roles=roles, user=user)
+    warning = " ".join(w.value for w in health.warning)
+    assert "cancelled_at" in warning and "row(s)" not in warning and "rows carry timestamps later than now" in warning

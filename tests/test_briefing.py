@@ -12,6 +12,7 @@ import sys
 import unicodedata
 from datetime import datetime, timedelta
 
+import pyarrow.parquet as pq
 import pytest
 from helpers import REPO
 from pypdf import PdfReader
@@ -241,6 +242,23 @@ def test_an_html_briefing_is_one_self_contained_file(world):
     assert page.startswith("<!doctype html>") and "1. Coverage deadline" in page
     assert "data:image/svg+xml;base64," in page
     assert not re.search(r"""(src|href)=["'](?!data:)""", page)  # nothing to fetch: it can be mailed as is
+
+
+def test_an_account_managers_briefing_gives_no_whole_export_row_counts(world):
+    """The freshness table's row counts count every issuer's records (the Health page hides them too)."""
+    root, export, roles, _, _ = world
+    env = dict(os.environ, DASHBOARD_ROLES_FILE=str(roles))
+    sections = {}
+    for who in ("all", "am@issuer.example"):  # the whole view (no --as-user), and an account manager
+        out = root / f"fresh-{who.split('@')[0]}.html"
+        args = ("briefing", "--data", str(export), "--as-of", AS_OF, "--out", str(out))
+        done = run(*args, *(("--as-user", who) if who != "all" else ()), env=env)
+        assert done.returncode == 0, done.stderr
+        sections[who] = out.read_text().split("<h2>7. Data freshness and validation</h2>")[1]
+    enrollments = sum(pq.read_metadata(f).num_rows for f in (export / "enrollments").glob("*.parquet"))
+    assert ">Rows<" in sections["all"] and f"{enrollments:,}" in sections["all"]
+    assert ">Rows<" not in sections["am@issuer.example"] and f"{enrollments:,}" not in sections["am@issuer.example"]
+    assert ">Newest event<" in sections["am@issuer.example"]  # the freshness itself is still there
 
 
 @pytest.mark.parametrize(

@@ -91,8 +91,10 @@ elif stale:
         f"{config.stale_after_hours():.0f} hours old. The numbers are as of {iso_utc(view.latest) if view else '–'}."
     )
 for r in serving.future_timestamps(export.fingerprint, export.engine):
+    # a count over every issuer's rows: not for a caller who sees only some issuers
+    counted = f"{r['row_count']:,} row(s) carry" if scope is None or scope.issuers is None else "rows carry"
     st.warning(
-        f"Table {r['table_name']}, column {r['column_name']}: {r['row_count']:,} row(s) carry timestamps later "
+        f"Table {r['table_name']}, column {r['column_name']}: {counted} timestamps later "
         f"than now (latest {iso_utc(r['latest'])}); the default as-of time ignores them."
     )
 
