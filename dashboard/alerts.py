@@ -455,11 +455,13 @@ EVALUATORS = {
 }
 
 
-def problem_texts(problems, scope: m.Scope) -> list[str]:
+def problem_texts(problems, scope: m.Scope, export_dir: Path | str) -> list[str]:
     """The export's problems as a reader may see them (`problems.as_seen_by`, as on the Health page): whole for
     a reader of every issuer; for an account manager, those about another issuer left out and those about the
-    whole export by where they are, since their text can quote other issuers' values."""
-    return [str(p) for p in as_seen_by(problems, scope.issuers)]
+    whole export by where they are, since their text can quote other issuers' values, and files named from
+    the export folder, not the server's path."""
+    everyone = scope.issuers is None
+    return [str(p.located(export_dir, server_path=everyone)) for p in as_seen_by(problems, scope.issuers)]
 
 
 def plain(markdown: str) -> str:

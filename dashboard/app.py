@@ -224,7 +224,10 @@ if export.newer_since is not None:
     )
 if export.changing_since is not None:
     st.warning(
-        f"The export in {serving.export_dir()} was changing while it was read at "
+        # the server's directory only for readers of every issuer (ui.export_label)
+        "The export"
+        + (f" in {serving.export_dir()}" if access.scope.issuers is None else "")
+        + f" was changing while it was read at "
         f"{export.changing_since:%Y-%m-%d %H:%M} UTC (the exporter is still writing it). These numbers are "
         f"from the export prepared at {export.loaded_at:%Y-%m-%d %H:%M} UTC; it is read again on the next "
         "refresh.",

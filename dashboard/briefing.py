@@ -149,7 +149,9 @@ def gather(
         canaries=m.canaries(q),
         freshness=m.table_freshness(q.engine, now),
         stale_after_hours=config.stale_after_hours(),
-        problems=visible_problems([p.located(q.engine.export_dir) for p in q.engine.problems], q.scope),
+        problems=visible_problems(
+            [p.located(q.engine.export_dir, server_path=q.scope.issuers is None) for p in q.engine.problems], q.scope
+        ),
         future=m.future_timestamps(q.engine, now),
     )
 

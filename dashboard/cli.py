@@ -503,11 +503,11 @@ def run_alerts(args: argparse.Namespace) -> int:
         try:
             engine = Engine.configured(data_dir)
         except ExportError as exc:
-            problems = [p.located(data_dir) for p in exc.problems]
+            problems = list(exc.problems)
         except config.SettingError as exc:
             raise BadInput(str(exc)) from None
         if engine is not None and engine.errors:
-            problems = [p.located(data_dir) for p in engine.errors]
+            problems = list(engine.errors)
             engine = None
         now = m.utc_now()
         latest = m.latest_event(engine, now) if engine is not None else None
@@ -520,7 +520,7 @@ def run_alerts(args: argparse.Namespace) -> int:
         def context(scope: m.Scope) -> alerts.Context:
             if scope.issuers not in contexts:
                 request = m.Request(engine, as_of, m.Filters(), scope) if engine is not None else None
-                mine = alerts.problem_texts(problems, scope)
+                mine = alerts.problem_texts(problems, scope, data_dir)
                 contexts[scope.issuers] = alerts.Context(
                     request,
                     judged_at,

@@ -27,13 +27,23 @@ class Problem:
             where.append(f"column {self.column}")
         return f"{self.severity.capitalize()} in {', '.join(where)}: {self.message}"
 
-    def located(self, export_dir: Path | str) -> Problem:
+    def located(self, export_dir: Path | str, *, server_path: bool = True) -> Problem:
         """This problem with its file under the export directory as the user gave it (`--data exp` shows
         exp/issuers.csv). Stored problems start at the export folder's name, so that a prepared export can
-        be reused whatever path it is opened by."""
+        be reused whatever path it is opened by. Without `server_path` (a reader outside the marketplace,
+        who has no business knowing where the server keeps its files) the file starts at the export
+        folder's name: 'exports/issuers.csv', and the export directory itself is its name alone."""
+        given = Path(export_dir)
+        if not server_path:
+            if not self.file or not Path(self.file).is_absolute():
+                return self
+            try:
+                inside = Path(self.file).relative_to(given)
+            except ValueError:
+                return replace(self, file=Path(self.file).name)
+            return replace(self, file=str(Path(given.name, inside)))
         if not self.file or Path(self.file).is_absolute():
             return self
-        given = Path(export_dir)
         parts = Path(self.file).parts
         if len(parts) > 1 and parts[0] == given.name:
             return replace(self, file=str(given.joinpath(*parts[1:])))

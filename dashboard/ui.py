@@ -27,6 +27,7 @@ from .definitions import (
     format_delta,
     format_value,
 )
+from .problems import Problem, as_seen_by
 from .report import iso_utc
 from .wording import (
     FUNNEL_COLUMNS,
@@ -55,7 +56,6 @@ def escape_markdown(text: str) -> str:
 
 def describe_filters(view: serving.View) -> str:
     f = view.filters
-    names = serving.issuer_names(view)
     if view.as_of == view.latest:
         when = " (latest in the export)"
     elif view.as_of < view.latest:
@@ -66,8 +66,29 @@ def describe_filters(view: serving.View) -> str:
     if f.date_from or f.date_to:
         parts.append(f"applications {f.date_from or '…'} to {f.date_to or '…'} (end excluded)")
     parts.append("states: " + (", ".join(f.states) if f.states else "all"))
-    parts.append("issuers: " + (", ".join(names.get(i, i) for i in f.issuers) if f.issuers else "all"))
+    parts.append("issuers: " + escape_markdown(issuers_text(view)))  # names as issuers.csv spells them
     return " · ".join(parts)
+
+
+def issuers_text(view: serving.View) -> str:
+    """The issuers a view covers in words: those chosen; with none chosen, every issuer, or for a caller who
+    may see only some (an account manager) those, said as such, never 'all' (as the briefing says it)."""
+    names = serving.issuer_names(view)
+    if view.filters.issuers:
+        return ", ".join(names.get(i, i) for i in view.filters.issuers)
+    if view.scope.issuers is not None:
+        return ", ".join(names.get(i, i) for i in view.scope.issuers) + " (your access)"
+    return "all"
+
+
+def export_label(view: serving.View) -> str:
+    """Which export a page or download comes from. The server's directory is for the marketplace's own
+    readers; a caller who may see only some issuers gets the export's fingerprint alone, which names the same
+    files without showing where the server keeps them."""
+    export = view.export
+    if view.scope.issuers is not None:
+        return f"fingerprint {export.fingerprint}"
+    return f"{export.export_dir} (fingerprint {export.fingerprint})"
 
 
 def header(view: serving.View, title: str, question: str) -> None:
@@ -81,18 +102,29 @@ def guard(export: serving.LoadedExport, tables: Iterable[str] = ALL_TABLES, *, t
     if title and (export.engine is None or export.table_errors(tuple(tables))):
         st.title(title)
     if export.engine is None:
-        st.error(
-            "The export cannot be read:\n\n" + "\n".join(f"- {p.located(export.export_dir)}" for p in export.problems)
-        )
+        st.error("The export cannot be read:\n\n" + _problem_lines(export, export.problems))
         return False
     problems = export.table_errors(tuple(tables))
     if problems:
         st.error(
             "This page needs data the export does not provide correctly. Fix the export, or see "
-            "**Data health** for every problem:\n\n" + "\n".join(f"- {p.located(export.export_dir)}" for p in problems)
+            "**Data health** for every problem:\n\n" + _problem_lines(export, problems)
         )
         return False
     return True
+
+
+def _problem_lines(export: serving.LoadedExport, problems: Iterable[Problem]) -> str:
+    """Problems as a markdown list, as the caller may see them (problems.as_seen_by: a reader of some issuers
+    gets a whole-export problem without its text, and none about another issuer), escaped: an export's
+    values are never read as markdown."""
+    access = st.session_state.get("access")  # app.py sets it before a page runs; without it, nothing withheld is shown
+    issuers = access.scope.issuers if access is not None else ()
+    seen = as_seen_by(list(problems), issuers)
+    if not seen:  # every one is about another issuer's records
+        return "- the problems concern other issuers' records, which your access does not show"
+    shown = (p.located(export.export_dir, server_path=issuers is None) for p in seen)
+    return "\n".join(f"- {escape_markdown(str(p))}" for p in shown)
 
 
 def empty(message: str = "No enrollments match these filters.") -> None:
@@ -115,14 +147,13 @@ DAY_COLUMNS = ("age_days", "days_waiting", "oldest_days")
 def filter_rows(view: serving.View) -> list[tuple[str, str]]:
     """The filters in force and the as-of time, as (name, value) pairs: the xlsx's Filters sheet."""
     f = view.filters
-    names = serving.issuer_names(view)
     return [
         ("As of (UTC)", iso_utc(view.as_of) or ""),
         ("Applications from", str(f.date_from) if f.date_from else "any"),
         ("Applications to (excluded)", str(f.date_to) if f.date_to else "any"),
         ("States", ", ".join(f.states) if f.states else "all"),
-        ("Issuers", ", ".join(names.get(i, i) for i in f.issuers) if f.issuers else "all"),
-        ("Export", str(view.export.export_dir)),
+        ("Issuers", issuers_text(view)),
+        ("Export", export_label(view)),
     ]
 
 

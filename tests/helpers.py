@@ -99,3 +99,15 @@ def rendered_text(at: AppTest) -> str:
 def metrics_of(at: AppTest) -> dict[str, str]:
     """label -> shown value of every st.metric on the page."""
     return {metric.label: metric.value for metric in at.metric}
+
+
+def markdown_as_read(text: str) -> str:
+    """What a reader sees of a markdown message (st.error, st.markdown): rendered by a CommonMark renderer
+    (markdown-it-py), tags dropped, entities read; a page escapes an export's values, so a test reads them
+    as shown rather than as sent."""
+    import html
+    import re
+
+    from markdown_it import MarkdownIt
+
+    return html.unescape(re.sub(r"<[^>]+>", "", MarkdownIt("commonmark").render(text)))

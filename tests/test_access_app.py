@@ -10,7 +10,7 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from helpers import rendered_text, run_report
+from helpers import markdown_as_read, rendered_text, run_report
 from streamlit.testing.v1 import AppTest
 
 from dashboard import demo
@@ -193,3 +193,74 @@ def test_report_as_user_applies_the_scope(world):
     for email, needle in (("stranger@example.org", "no access"), ("tv@ops.example", "stand-up screen only")):
         done = run_report("--data", str(export), "--as-user", email, env=env)
         assert done.returncode == 2 and needle in done.stderr
+
+
+def test_a_problem_outside_the_marketplace_names_its_file_from_the_export_folder():
+    """docs/security.md: a reader of some issuers is not told where the server keeps the export."""
+    inside = Problem(ERROR, "payments", "cannot be read", file="/srv/exports/today/payments/a.parquet")
+    stored = Problem(ERROR, "payments", "cannot be read", file="today/payments/a.parquet")  # as prepared
+    folder = Problem(ERROR, "export", "the export cannot be opened: gone", file="/srv/exports/today")
+    elsewhere = Problem(ERROR, "export", "cannot be read", file="/mnt/other/x.parquet")
+    hidden = [p.located("/srv/exports/today", server_path=False).file for p in (inside, stored, folder, elsewhere)]
+    assert hidden == ["today/payments/a.parquet", "today/payments/a.parquet", "today", "x.parquet"]
+    # the marketplace's own readers get the path as the dashboard was given it
+    shown = [p.located("/srv/exports/today").file for p in (inside, stored, folder)]
+    assert shown == [
+        "/srv/exports/today/payments/a.parquet",
+        "/srv/exports/today/payments/a.parquet",
+        "/srv/exports/today",
+    ]
+
+
+def test_an_account_manager_is_told_whose_issuers_a_page_covers_and_not_where_the_export_is(world, app_page):
+    export, _, mine, _ = world
+    name = f"{mine['issuer_name']} ({mine['issuer_id']})"
+    for page in ("overview", "health"):
+        manager = rendered_text(run(world, app_page, "am@issuer.example", page)).replace("\\", "")
+        leader = rendered_text(run(world, app_page, "lead@cms.example", page)).replace("\\", "")
+        assert str(export) not in manager, page
+        assert (str(export) in leader) == (page == "health")  # Health names it for the marketplace's readers
+    overview = rendered_text(run(world, app_page, "am@issuer.example")).replace("\\", "")
+    # no issuer chosen: the header says it is their issuers, never 'all' (which would read as every issuer)
+    assert f"issuers: {name} (your access)" in overview and "issuers: all" not in overview
+    assert "issuers: all" in rendered_text(run(world, app_page, "lead@cms.example"))
+
+
+def test_the_download_filters_sheet_says_whose_issuers_and_not_where_the_export_is(world):
+    from dashboard import serving, ui
+
+    export, _, mine, _ = world
+    engine = Engine(export)
+    loaded = serving.LoadedExport(str(export), engine.fingerprint, engine, (), m.utc_now())
+    as_of = m.latest_event(engine, m.utc_now())
+    manager = dict(ui.filter_rows(serving.View(loaded, as_of, as_of, m.Filters(), m.Scope((mine["issuer_id"],)))))
+    assert manager["Issuers"] == f"{mine['issuer_name']} ({mine['issuer_id']}) (your access)"
+    assert manager["Export"] == f"fingerprint {engine.fingerprint}"
+    leader = dict(ui.filter_rows(serving.View(loaded, as_of, as_of, m.Filters(), m.Scope())))
+    assert leader["Issuers"] == "all" and leader["Export"] == f"{export} (fingerprint {engine.fingerprint})"
+
+
+def test_a_page_blocked_by_a_whole_export_problem_does_not_quote_it_to_an_account_manager(world, app_page, tmp_path):
+    """The block on Overview (ui.guard) says what the Health page says, no more: a duplicate enrollment id
+    makes the enrollments table unusable, and its message quotes another issuer's id."""
+    export, roles, mine, _ = world
+    broken = tmp_path / "export"
+    shutil.copytree(export, broken)
+    first = sorted((broken / "enrollments").glob("*.parquet"))[0]
+    rows = pq.read_table(first)
+    other = next(
+        r
+        for r in rows.to_pylist()
+        if r["issuer_id"] != mine["issuer_id"] and len(set(r["enrollment_id"])) >= 5 and not r.get("is_test")
+    )
+    pq.write_table(pa.Table.from_pylist([other], schema=rows.schema), broken / "enrollments" / "zz-again.parquet")
+
+    def overview(email):
+        at = app_page("overview", data_dir=broken, roles=roles, user={"email": email, "is_logged_in": True})
+        return " ".join(markdown_as_read(e.value) for e in at.main.error)
+
+    assert other["enrollment_id"] in overview("lead@cms.example")  # the leader is told which id
+    blocked = overview("am@issuer.example")
+    assert "This page needs data the export does not provide correctly" in blocked  # still blocked, and why
+    assert "enrollment_id" in blocked and "details not shown" in blocked
+    assert other["enrollment_id"] not in blocked and str(broken) not in blocked

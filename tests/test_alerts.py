@@ -711,6 +711,16 @@ def test_an_account_manager_hears_of_a_broken_or_stale_export_without_other_issu
     am_text = inbox.to("am@issuer.example")[-1].get_content()
     assert "The export cannot be read" in lead_text and "10002" in lead_text
     assert "The export cannot be read" in am_text and "10002" not in am_text and "issuers" in am_text
+    # a file that cannot be read: named by the server's path for the marketplace's readers, from the export
+    # folder for the issuer's (who has no business knowing where the server keeps it)
+    (export / "issuers.csv").write_text("issuer_id,issuer_name,state\n10001,Test Mutual,NC\n10002,Other Care,VA\n")
+    (export / "payments" / "zz-torn.parquet").write_bytes(b"PAR1 not really")
+    done = cli(*args[:-1], "2013-11-04T12:00:00Z", env=env)  # the next day: sent again while it holds
+    assert done.returncode == 0, done.stderr
+    lead_text = inbox.to("lead@cms.example")[-1].get_content()
+    am_text = inbox.to("am@issuer.example")[-1].get_content()
+    assert f"file {export}/payments/zz-torn.parquet" in lead_text
+    assert str(export) not in am_text and f"file {export.name}/payments/zz-torn.parquet" in am_text
 
 
 def test_a_state_file_that_cannot_be_written_stops_the_run_before_anything_is_sent(world):

@@ -8,6 +8,7 @@ import shutil
 import pyarrow as pa
 import pytest
 from exportkit import SCHEMAS, accepted, enrollment, outbound, payment, write_csv, write_export, write_table
+from helpers import markdown_as_read
 
 
 def base(root):
@@ -128,7 +129,7 @@ def test_bad_input_is_named_where_it_matters_and_the_rest_works(tmp_path, app_pa
     breaker(root)
     before = sorted((p.relative_to(root), p.stat().st_mtime_ns) for p in root.rglob("*"))
     page = app_page(needs, data_dir=root)
-    message = " ".join(e.value for e in page.error)
+    message = " ".join(markdown_as_read(e.value) for e in page.error)
     assert f"table {table}" in message and text in message, message
     health = app_page("health", data_dir=root)
     problems = health.dataframe[0].value

@@ -13,7 +13,7 @@ import time
 
 import pytest
 from exportkit import enrollment, write_export
-from helpers import REPO
+from helpers import REPO, markdown_as_read
 
 from dashboard import cli, config
 from dashboard.engine import Engine
@@ -133,5 +133,5 @@ def test_a_bad_setting_is_a_message_on_the_page(tmp_path, monkeypatch, app_page)
     monkeypatch.setenv("DASHBOARD_PREPARED_MAX_BYTES", "lots")
     at = app_page("overview", data_dir=tiny(tmp_path / "page", "P"))
     assert not at.exception
-    shown = " ".join(e.value for e in at.error)
+    shown = " ".join(markdown_as_read(e.value) for e in at.error)
     assert "DASHBOARD_PREPARED_MAX_BYTES='lots' is not a size" in shown

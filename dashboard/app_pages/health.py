@@ -13,21 +13,21 @@ export: serving.LoadedExport = st.session_state["export"]
 view: serving.View | None = st.session_state["view"]
 st.title("Data health and canaries")
 st.caption("Is the export complete, fresh and well-formed, and do the canary test records come out the other end?")
-st.markdown(
-    f"Export directory: `{export.export_dir}` · fingerprint `{export.fingerprint}` · loaded "
-    f"{iso_utc(export.loaded_at.replace(microsecond=0))}"
-)
+scope = view.scope if view else st.session_state["access"].scope
+# the server's directory is for the marketplace's own readers; a caller of some issuers gets the fingerprint
+everyone = scope.issuers is None
+where = f"Export directory: `{export.export_dir}` · " if everyone else "Export "
+st.markdown(f"{where}fingerprint `{export.fingerprint}` · loaded {iso_utc(export.loaded_at.replace(microsecond=0))}")
 
 no_event = export.engine is not None and serving.latest_event(export.fingerprint, export.engine) is None
 if no_event:
     st.markdown("The export holds no event yet, so there is no as-of time: the checks below cover the whole export.")
 elif view is not None:
     st.markdown(ui.describe_filters(view) + " (the filters apply to the canaries; the checks cover the whole export)")
-scope = view.scope if view else None
 _IN_FULL = 20  # problems also written out in full below the table
 # a problem about one issuer is that issuer's data: shown only to callers who may see it; one about the whole
 # export is shown to a caller of some issuers without its text, which can quote another issuer's values
-problems = as_seen_by(export.problems, scope.issuers if scope is not None else None)
+problems = as_seen_by(export.problems, scope.issuers)
 errors = [p for p in problems if p.severity == "error"]
 warnings = [p for p in problems if p.severity == "warning"]
 if errors:
@@ -38,14 +38,14 @@ else:
     st.success("The export passes every check of the data contract.")
 if problems:
     st.dataframe(
-        pd.DataFrame([p.located(export.export_dir).as_dict() for p in problems]),
+        pd.DataFrame([p.located(export.export_dir, server_path=everyone).as_dict() for p in problems]),
         hide_index=True,
         column_order=["severity", "table", "file", "column", "rows", "message"],
     )
     # a table cell cuts a long message at the column's edge: each one also in full, wrapped
     shown = problems[:_IN_FULL]
     st.markdown(
-        "\n".join(f"- {ui.escape_markdown(str(p.located(export.export_dir)))}" for p in shown)
+        "\n".join(f"- {ui.escape_markdown(str(p.located(export.export_dir, server_path=everyone)))}" for p in shown)
         + (f"\n\n… and {len(problems) - len(shown)} more in the table above." if len(problems) > len(shown) else "")
     )
 
