@@ -106,7 +106,7 @@ def filters_sidebar(export: serving.LoadedExport, access: acc.Access) -> serving
             lambda t: fc.match_issuer(t, names),
             str if access.scope.issuers is None else (lambda t: fc.NOT_IN_SCOPE),
             format_func=lambda i: names.get(i, i),
-            placeholder="All issuers",
+            placeholder="All issuers" if access.scope.issuers is None else "All your issuers",
         )
         st.caption("The filters live in the page's address: copy it to share exactly this view.")
     # said in the page itself, not only in the sidebar: the stand-up screen hides the sidebar

@@ -224,6 +224,8 @@ def test_an_account_manager_is_told_whose_issuers_a_page_covers_and_not_where_th
     # no issuer chosen: the header says it is their issuers, never 'all' (which would read as every issuer)
     assert f"issuers: {name} (your access)" in overview and "issuers: all" not in overview
     assert "issuers: all" in rendered_text(run(world, app_page, "lead@cms.example"))
+    issuers = run(world, app_page, "am@issuer.example").sidebar.multiselect[-1]
+    assert issuers.label == "Issuers" and issuers.placeholder == "All your issuers"
 
 
 def test_the_download_filters_sheet_says_whose_issuers_and_not_where_the_export_is(world):
