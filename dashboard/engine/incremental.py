@@ -175,6 +175,26 @@ def _apply_changes(con: duckdb.DuckDBPyConnection, dropped: dict[str, list[str]]
             f"OR {_in_dropped(dropped, t.name)}"
         )
         con.execute(f"INSERT INTO target.{t.name} BY NAME SELECT * FROM main.{t.name}")
+    # day_changes holds sums over enrollments: take out what the affected ones added before, put in what
+    # they add now (main.day_changes, prepared from their new rows), and keep the groups that do not
+    # sum to zero, as a preparation from scratch keeps them
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE old_milestones AS SELECT * FROM target.enrollment_milestones "
+        "WHERE enrollment_id IN (SELECT enrollment_id FROM affected)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE merged_day_changes AS "
+        "SELECT issuer_id, state, submitted_day, series, day, CAST(sum(delta) AS BIGINT) AS delta FROM ("
+        " SELECT issuer_id, state, submitted_day, series, day, delta FROM target.day_changes"
+        " UNION ALL SELECT issuer_id, state, submitted_day, series, day, -delta FROM day_changes_of('old_milestones')"
+        " UNION ALL SELECT issuer_id, state, submitted_day, series, day, delta FROM main.day_changes"
+        ") GROUP BY ALL HAVING sum(delta) <> 0"
+    )
+    con.execute("DELETE FROM target.day_changes")
+    con.execute(
+        "INSERT INTO target.day_changes BY NAME SELECT * FROM merged_day_changes "
+        "ORDER BY state, issuer_id, submitted_day, series, day"
+    )
     con.execute("DELETE FROM target.enrollment_milestones WHERE enrollment_id IN (SELECT enrollment_id FROM affected)")
     con.execute("INSERT INTO target.enrollment_milestones BY NAME SELECT * FROM main.enrollment_milestones")
 

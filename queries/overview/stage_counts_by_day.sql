@@ -1,41 +1,40 @@
 -- name: stage_counts_by_day
 -- One row per UTC day from the cohort's first application day to $as_of's day: cohort enrollments
 -- that had reached each funnel stage, and that were cancelled, as of the end of that day (as of
--- $as_of on its own day); one pass over each enrollment's reached-by times. Feeds sparklines and
--- week-over-week / day-over-day changes of the funnel counts.
+-- $as_of on its own day; a cancellation counts from when the application exists). The days before
+-- $as_of's are running sums of the prepared day_changes; $as_of's own day is counted from the
+-- reached-by times as of $as_of. Feeds sparklines and week-over-week / day-over-day changes of
+-- the funnel counts.
 -- params: $as_of timestamp, $date_from timestamp, $date_to timestamp, $states varchar[], $issuers varchar[]
-WITH cohort AS (
-    SELECT *
+WITH now AS (
+    -- one pass over the cohort as of $as_of, with no per-enrollment steps
+    SELECT
+        CAST(min(application_submitted_at) AS DATE) AS first_day,
+        count(*) AS applied,
+        count(*) FILTER (WHERE reached_plan_selected_by <= $as_of::TIMESTAMP) AS plan_selected,
+        count(*) FILTER (WHERE reached_sent_834_by <= $as_of::TIMESTAMP) AS sent_834,
+        count(*) FILTER (WHERE reached_accepted_834_by <= $as_of::TIMESTAMP) AS accepted_834,
+        count(*) FILTER (WHERE reached_reached_payment_by <= $as_of::TIMESTAMP) AS reached_payment,
+        count(*) FILTER (WHERE reached_paid_by <= $as_of::TIMESTAMP) AS paid,
+        count(*) FILTER (WHERE reached_effectuated_by <= $as_of::TIMESTAMP) AS effectuated,
+        count(*) FILTER (WHERE cancelled_at <= $as_of::TIMESTAMP) AS cancelled
     FROM milestone_cohort($as_of::TIMESTAMP, $date_from::TIMESTAMP, $date_to::TIMESTAMP,
                           $states::VARCHAR[], $issuers::VARCHAR[])
-),
-
-reached AS (
-    UNPIVOT (
-        SELECT enrollment_id, reached_applied_by AS applied, reached_plan_selected_by AS plan_selected,
-               reached_sent_834_by AS sent_834, reached_accepted_834_by AS accepted_834,
-               reached_reached_payment_by AS reached_payment, reached_paid_by AS paid,
-               reached_effectuated_by AS effectuated, cancelled_at AS cancelled
-        FROM cohort
-    )
-    ON applied, plan_selected, sent_834, accepted_834, reached_payment, paid, effectuated, cancelled
-    INTO NAME stage VALUE reached_at
-),
-
-per_day AS (
-    SELECT CAST(reached_at AS DATE) AS day, stage, count(*) AS n
-    FROM reached
-    WHERE reached_at <= $as_of::TIMESTAMP
-    GROUP BY ALL
 ),
 
 day AS (
     SELECT CAST(generate_series AS DATE) AS day
     FROM generate_series(
-        (SELECT CAST(CAST(min(application_submitted_at) AS DATE) AS TIMESTAMP) FROM cohort),
+        (SELECT CAST(first_day AS TIMESTAMP) FROM now),
         CAST(CAST($as_of::TIMESTAMP AS DATE) AS TIMESTAMP),
         INTERVAL 1 DAY
     )
+),
+
+per_day AS (
+    SELECT series AS stage, day, delta AS n
+    FROM cohort_day_changes($as_of::TIMESTAMP, $date_from::TIMESTAMP, $date_to::TIMESTAMP,
+                            $states::VARCHAR[], $issuers::VARCHAR[])
 ),
 
 wide AS (
@@ -54,7 +53,7 @@ wide AS (
     GROUP BY d.day
 ),
 
-final AS (
+running AS (
     SELECT
         day AS date,
         CAST(sum(coalesce(applied, 0)) OVER w AS BIGINT) AS applied,
@@ -67,6 +66,16 @@ final AS (
         CAST(sum(coalesce(cancelled, 0)) OVER w AS BIGINT) AS cancelled
     FROM wide
     WINDOW w AS (ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+),
+
+final AS (
+    SELECT * FROM running WHERE date < CAST($as_of::TIMESTAMP AS DATE)
+    UNION ALL
+    SELECT
+        CAST($as_of::TIMESTAMP AS DATE), applied, plan_selected, sent_834, accepted_834, reached_payment,
+        paid, effectuated, cancelled
+    FROM now
+    WHERE first_day IS NOT NULL
 )
 
 SELECT * FROM final ORDER BY date
