@@ -137,3 +137,40 @@ def test_backlog_trend_counts_t_own_day_as_of_t(export):
         ("2013-11-03", "awaiting_834"): 1,
         ("2013-11-03", "awaiting_payment_page"): 1,
     }
+
+
+def test_a_record_without_its_application_time_is_in_no_day_of_any_trend(export):
+    engine = export(
+        enrollments=[
+            enrollment("E1", application_submitted_at=ts("2013-11-01 09:00"), plan_selected_at=ts("2013-11-01 10:00")),
+            # no application time (named as a problem, kept): in no cohort at any T, so in no trend
+            enrollment(
+                "N1",
+                application_submitted_at=None,
+                plan_selected_at=ts("2013-11-02 10:00"),
+                cancelled_at=ts("2013-11-04 10:00"),
+            ),
+        ],
+    )
+    days = ["2013-11-01", "2013-11-02", "2013-11-03", "2013-11-04", "2013-11-05"]
+    assert stage_counts(engine, "2013-11-05 12:00") == dict.fromkeys(days, (1, 1, 0, 0, 0))
+    assert never_sent(engine, "2013-11-05 12:00") == {"2013-11-01": 0, **dict.fromkeys(days[1:], 1)}
+    trend = m.backlog_trend(m.Request(engine, ts("2013-11-05 12:00")))
+    assert {(str(r["date"]), r["stage"]): r["count"] for r in trend if r["count"]} == {
+        (day, "awaiting_834"): 1 for day in days
+    }
+
+
+def test_a_cancellation_before_the_first_application_day_counts_from_the_application(export):
+    engine = export(
+        enrollments=[
+            enrollment(
+                "C1",
+                application_submitted_at=ts("2013-11-02 09:00"),
+                plan_selected_at=ts("2013-11-02 10:00"),
+                cancelled_at=ts("2013-10-30 10:00"),
+            )
+        ],
+    )
+    assert stage_counts(engine, "2013-11-03 12:00") == {"2013-11-02": (1, 1, 0, 0, 1), "2013-11-03": (1, 1, 0, 0, 1)}
+    assert m.funnel(m.Request(engine, ts("2013-11-03 12:00"))).cancelled == 1

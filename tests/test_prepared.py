@@ -133,6 +133,27 @@ def test_incremental_after_files_are_added_rewritten_and_removed(base, tmp_path)
     assert len(list(prepared.glob("*.duckdb"))) == 2  # the one in use and the one before it
 
 
+def test_incremental_when_enrollments_move_issuer_stop_being_tests_and_vanish(base, tmp_path):
+    prepared = tmp_path / "prepared"
+    assert Engine(base, prepared_dir=prepared).preparation == "full"
+    write_table(  # a second file, so that the rewritten first one is not the only one
+        base / "payments" / "day-2.parquet", "payments", [payment("P2", "E2", paid_at="2013-11-04 09:00")]
+    )
+    write_table(
+        base / "enrollments" / "part-0.parquet",
+        "enrollments",
+        [
+            enrollment("E1", state="TX", issuer_id="20002"),  # moved to another state and issuer
+            enrollment("E2", state="TX", issuer_id="20002", cancelled_at=ts("2013-11-03 09:00")),
+            enrollment("T1", is_test=False),  # no longer a test record
+            # E3 is gone
+        ],
+    )
+    engine = Engine(base, prepared_dir=prepared)
+    assert engine.preparation == "incremental"
+    same_as_from_scratch(engine, base)
+
+
 def test_problems_of_an_unchanged_file_are_kept_and_new_ones_found(base, tmp_path):
     prepared = tmp_path / "prepared"
     write_table(

@@ -11,7 +11,9 @@
 -- params: none
 CREATE OR REPLACE MACRO day_changes_of(milestones) AS TABLE
 WITH enrollment AS (
-    SELECT * FROM query_table(milestones) WHERE NOT is_test
+    -- the cohort at any T: not a test record, and an application (a record without its time, kept
+    -- and named as a problem, is in no cohort)
+    SELECT * FROM query_table(milestones) WHERE NOT is_test AND application_submitted_at IS NOT NULL
 ),
 
 -- the backlog stages (metrics.md "Backlog"): entered when the stage before is reached, left when
