@@ -176,25 +176,28 @@ def _apply_changes(con: duckdb.DuckDBPyConnection, dropped: dict[str, list[str]]
         )
         con.execute(f"INSERT INTO target.{t.name} BY NAME SELECT * FROM main.{t.name}")
     # day_changes holds sums over enrollments: take out what the affected ones added before, put in what
-    # they add now (main.day_changes, prepared from their new rows), and keep the groups that do not
-    # sum to zero, as a preparation from scratch keeps them
+    # they add now (main.day_changes, prepared from their new rows). Only the groups they touch are
+    # rewritten (a new day's export touches few of the table's millions), and a group that now sums to
+    # zero is dropped, as a preparation from scratch has no such group.
+    keys = ("issuer_id", "state", "submitted_day", "series", "day")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE old_milestones AS SELECT * FROM target.enrollment_milestones "
         "WHERE enrollment_id IN (SELECT enrollment_id FROM affected)"
     )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE merged_day_changes AS "
-        "SELECT issuer_id, state, submitted_day, series, day, CAST(sum(delta) AS BIGINT) AS delta FROM ("
-        " SELECT issuer_id, state, submitted_day, series, day, delta FROM target.day_changes"
-        " UNION ALL SELECT issuer_id, state, submitted_day, series, day, -delta FROM day_changes_of('old_milestones')"
-        " UNION ALL SELECT issuer_id, state, submitted_day, series, day, delta FROM main.day_changes"
-        ") GROUP BY ALL HAVING sum(delta) <> 0"
+        f"CREATE OR REPLACE TEMP TABLE touched AS SELECT {', '.join(keys)}, sum(delta) AS delta FROM ("
+        f" SELECT {', '.join(keys)}, -delta AS delta FROM day_changes_of('old_milestones')"
+        f" UNION ALL SELECT {', '.join(keys)}, delta FROM main.day_changes"
+        ") GROUP BY ALL"
     )
-    con.execute("DELETE FROM target.day_changes")
+    same_group = " AND ".join(f"t.{k} IS NOT DISTINCT FROM c.{k}" for k in keys)
     con.execute(
-        "INSERT INTO target.day_changes BY NAME SELECT * FROM merged_day_changes "
-        "ORDER BY state, issuer_id, submitted_day, series, day"
+        "CREATE OR REPLACE TEMP TABLE merged AS "
+        f"SELECT {', '.join(f'c.{k}' for k in keys)}, CAST(coalesce(t.delta, 0) + c.delta AS BIGINT) AS delta "
+        f"FROM touched AS c LEFT JOIN target.day_changes AS t ON {same_group}"
     )
+    con.execute(f"DELETE FROM target.day_changes AS t USING touched AS c WHERE {same_group}")
+    con.execute("INSERT INTO target.day_changes BY NAME SELECT * FROM merged WHERE delta <> 0")
     con.execute("DELETE FROM target.enrollment_milestones WHERE enrollment_id IN (SELECT enrollment_id FROM affected)")
     con.execute("INSERT INTO target.enrollment_milestones BY NAME SELECT * FROM main.enrollment_milestones")
 
