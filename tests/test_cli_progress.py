@@ -21,6 +21,7 @@ STEPS = [
     "Preparing 834 transactions",
     "Preparing payments",
     "Preparing stage events",
+    "Preparing the trends' day-end changes",
     "Checking the rows",
     "Saving the prepared export",
 ]
@@ -53,7 +54,7 @@ def test_always_names_every_step_and_leaves_the_json_alone(tmp_path):
     assert plain.stderr == ""  # not a terminal: no progress by default
     for step in STEPS:
         assert step in shown.stderr, step
-    assert "(24/24)" in shown.stderr  # i/n: 24 steps in all
+    assert "(27/27)" in shown.stderr  # i/n: 27 steps in all
     assert json.loads(shown.stdout) == json.loads(plain.stdout)
     assert shown.stdout == plain.stdout
 
@@ -112,4 +113,4 @@ def test_an_incremental_preparation_counts_its_own_steps(tmp_path):
         "Applying the changes",
     ]:
         assert step in done.stderr, step
-    assert "(28/28)" in done.stderr
+    assert "(31/31)" in done.stderr

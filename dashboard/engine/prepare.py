@@ -48,6 +48,9 @@ _STEP_WORDS = {
     "copy previous": "Copying the previous preparation",
     "affected enrollments": "Finding the enrollments the changed files touch",
     "apply changes": "Applying the changes",
+    "macro_day_changes_of": "Defining the trends' day-end changes",
+    "prepare_day_changes": "Preparing the trends' day-end changes",
+    "macro_cohort_day_changes": "Defining the trends' days",
 }
 
 
