@@ -94,8 +94,10 @@ def test_backlog_trend_equals_the_backlog_as_of_each_day_end(export):
         assert {r["stage"]: r["count"] for r in trend if r["date"] == day} == direct, day
 
 
-def test_backlog_trend_counts_a_cancellation_and_acknowledgement_stamped_early(export):
-    engine = export(
+def early_ack_and_cancel(export):
+    """E1 cancelled on 11-03 09:00 while it waits for its 834; E2's acknowledgement stamped (11-01 10:00) before
+    its 834 was sent (11-02 09:00)."""
+    return export(
         enrollments=[
             enrollment(
                 "E1",
@@ -109,6 +111,10 @@ def test_backlog_trend_counts_a_cancellation_and_acknowledgement_stamped_early(e
         ],
         transactions=[accepted("X2", "E2", "2013-11-02 09:00", "2013-11-01 10:00")],
     )
+
+
+def test_backlog_trend_counts_a_cancellation_and_acknowledgement_stamped_early(export):
+    engine = early_ack_and_cancel(export)
     trend = m.backlog_trend(m.Request(engine, datetime(2013, 11, 4)))
     table = {(str(r["date"]), r["stage"]): r["count"] for r in trend if r["count"]}
     assert table == {
@@ -117,6 +123,19 @@ def test_backlog_trend_counts_a_cancellation_and_acknowledgement_stamped_early(e
         ("2013-11-02", "awaiting_payment_page"): 1,
         ("2013-11-03", "awaiting_payment_page"): 1,
         ("2013-11-04", "awaiting_payment_page"): 1,
+    }
+
+
+def test_backlog_trend_counts_t_own_day_as_of_t(export):
+    # the days before T's come from the prepared day_changes, T's own day as of T: E1's cancellation at
+    # 09:00 on T's day comes after T, so as of T it still waits for its 834
+    trend = m.backlog_trend(m.Request(early_ack_and_cancel(export), datetime(2013, 11, 3, 8)))
+    assert {(str(r["date"]), r["stage"]): r["count"] for r in trend if r["count"]} == {
+        ("2013-11-01", "awaiting_834"): 2,
+        ("2013-11-02", "awaiting_834"): 1,
+        ("2013-11-02", "awaiting_payment_page"): 1,
+        ("2013-11-03", "awaiting_834"): 1,
+        ("2013-11-03", "awaiting_payment_page"): 1,
     }
 
 

@@ -6,7 +6,7 @@ counted as of T: these fixtures put a change on T's day after T, a cancellation 
 application, and a date window, so that either half being wrong shows.
 """
 
-from datetime import date, datetime
+from datetime import date
 
 from exportkit import accepted, enrollment, outbound, ts
 
@@ -110,33 +110,6 @@ def test_never_sent_trend_at_each_day_end_and_at_t(export):
         never_sent(engine, "2013-11-05 00:00")["2013-11-05"]
         == m.never_sent(m.Request(engine, ts("2013-11-05 00:00")))["count"]
     )
-
-
-def test_backlog_trend_counts_t_own_day_as_of_t(export):
-    engine = export(
-        enrollments=[
-            enrollment(
-                "E1",
-                application_submitted_at=datetime(2013, 11, 1, 8),
-                plan_selected_at=datetime(2013, 11, 1, 9),
-                cancelled_at=datetime(2013, 11, 3, 9),
-            ),
-            enrollment(
-                "E2", application_submitted_at=datetime(2013, 11, 1, 8), plan_selected_at=datetime(2013, 11, 1, 9)
-            ),
-        ],
-        transactions=[accepted("X2", "E2", "2013-11-02 09:00", "2013-11-01 10:00")],
-    )
-    trend = m.backlog_trend(m.Request(engine, datetime(2013, 11, 3, 8)))
-    table = {(str(r["date"]), r["stage"]): r["count"] for r in trend if r["count"]}
-    # E1 is cancelled at 09:00 on T's day, after T: still waiting for its 834 as of T
-    assert table == {
-        ("2013-11-01", "awaiting_834"): 2,
-        ("2013-11-02", "awaiting_834"): 1,
-        ("2013-11-02", "awaiting_payment_page"): 1,
-        ("2013-11-03", "awaiting_834"): 1,
-        ("2013-11-03", "awaiting_payment_page"): 1,
-    }
 
 
 def test_a_record_without_its_application_time_is_in_no_day_of_any_trend(export):
