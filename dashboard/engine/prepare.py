@@ -51,6 +51,7 @@ _STEP_WORDS = {
     "macro_day_changes_of": "Defining the trends' day-end changes",
     "prepare_day_changes": "Preparing the trends' day-end changes",
     "macro_cohort_day_changes": "Defining the trends' days",
+    "macro_reached_by_pair": "Defining the funnel's counts",
 }
 
 

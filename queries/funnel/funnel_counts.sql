@@ -1,28 +1,12 @@
 -- name: funnel_counts
 -- One row per breakdown group (the total, each issuer, each state): cohort enrollments that
--- reached each funnel stage as of $as_of, and how many of them are cancelled. A stage is reached
--- as of T exactly when T >= its reached-by time (enrollment_milestones), so the counts need no
--- per-enrollment steps; they are counted once per (issuer, state) and then added up per group.
+-- reached each funnel stage as of $as_of, and how many of them are cancelled: the counts per
+-- (issuer, state) of reached_by_pair, added up per group.
 -- params: $as_of timestamp, $date_from timestamp, $date_to timestamp, $states varchar[], $issuers varchar[]
-WITH cohort AS (
+WITH by_pair AS (
     SELECT *
-    FROM milestone_cohort($as_of::TIMESTAMP, $date_from::TIMESTAMP, $date_to::TIMESTAMP,
-                          $states::VARCHAR[], $issuers::VARCHAR[])
-),
-
-by_pair AS (
-    SELECT
-        issuer_id, state,
-        count(*) AS applied,
-        count(*) FILTER (WHERE reached_plan_selected_by <= $as_of::TIMESTAMP) AS plan_selected,
-        count(*) FILTER (WHERE reached_sent_834_by <= $as_of::TIMESTAMP) AS sent_834,
-        count(*) FILTER (WHERE reached_accepted_834_by <= $as_of::TIMESTAMP) AS accepted_834,
-        count(*) FILTER (WHERE reached_reached_payment_by <= $as_of::TIMESTAMP) AS reached_payment,
-        count(*) FILTER (WHERE reached_paid_by <= $as_of::TIMESTAMP) AS paid,
-        count(*) FILTER (WHERE reached_effectuated_by <= $as_of::TIMESTAMP) AS effectuated,
-        count(*) FILTER (WHERE cancelled_at <= $as_of::TIMESTAMP) AS cancelled
-    FROM cohort
-    GROUP BY issuer_id, state
+    FROM reached_by_pair($as_of::TIMESTAMP, $date_from::TIMESTAMP, $date_to::TIMESTAMP,
+                         $states::VARCHAR[], $issuers::VARCHAR[])
 ),
 
 grouped AS (

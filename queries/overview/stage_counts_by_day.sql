@@ -7,19 +7,19 @@
 -- the funnel counts.
 -- params: $as_of timestamp, $date_from timestamp, $date_to timestamp, $states varchar[], $issuers varchar[]
 WITH now AS (
-    -- one pass over the cohort as of $as_of, with no per-enrollment steps
+    -- as of $as_of: the counts per (issuer, state) of reached_by_pair, in total
     SELECT
-        CAST(min(application_submitted_at) AS DATE) AS first_day,
-        count(*) AS applied,
-        count(*) FILTER (WHERE reached_plan_selected_by <= $as_of::TIMESTAMP) AS plan_selected,
-        count(*) FILTER (WHERE reached_sent_834_by <= $as_of::TIMESTAMP) AS sent_834,
-        count(*) FILTER (WHERE reached_accepted_834_by <= $as_of::TIMESTAMP) AS accepted_834,
-        count(*) FILTER (WHERE reached_reached_payment_by <= $as_of::TIMESTAMP) AS reached_payment,
-        count(*) FILTER (WHERE reached_paid_by <= $as_of::TIMESTAMP) AS paid,
-        count(*) FILTER (WHERE reached_effectuated_by <= $as_of::TIMESTAMP) AS effectuated,
-        count(*) FILTER (WHERE cancelled_at <= $as_of::TIMESTAMP) AS cancelled
-    FROM milestone_cohort($as_of::TIMESTAMP, $date_from::TIMESTAMP, $date_to::TIMESTAMP,
-                          $states::VARCHAR[], $issuers::VARCHAR[])
+        CAST(min(first_applied_at) AS DATE) AS first_day,
+        CAST(coalesce(sum(applied), 0) AS BIGINT) AS applied,
+        CAST(coalesce(sum(plan_selected), 0) AS BIGINT) AS plan_selected,
+        CAST(coalesce(sum(sent_834), 0) AS BIGINT) AS sent_834,
+        CAST(coalesce(sum(accepted_834), 0) AS BIGINT) AS accepted_834,
+        CAST(coalesce(sum(reached_payment), 0) AS BIGINT) AS reached_payment,
+        CAST(coalesce(sum(paid), 0) AS BIGINT) AS paid,
+        CAST(coalesce(sum(effectuated), 0) AS BIGINT) AS effectuated,
+        CAST(coalesce(sum(cancelled), 0) AS BIGINT) AS cancelled
+    FROM reached_by_pair($as_of::TIMESTAMP, $date_from::TIMESTAMP, $date_to::TIMESTAMP,
+                         $states::VARCHAR[], $issuers::VARCHAR[])
 ),
 
 day AS (
