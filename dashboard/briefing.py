@@ -118,7 +118,7 @@ def gather(
     now = now or m.utc_now()
     funnel = m.funnel(q)
     week = m.Request(q.engine, q.as_of - timedelta(days=7), q.filters, q.scope)
-    cells, week_cells = m.backlog_cells(q), m.backlog_cells(week)  # each backlog evaluated once
+    cells, week_cells = m.backlog_cells_back(q, (0, 7))  # both backlogs in one query
     backlog = m.backlog_from_cells(cells)
     headline = m.headline(funnel, m.errors(q), m.never_sent(q), backlog, m.risk_from_cells(cells), m.errors_recent(q))
     before = m.headline(

@@ -263,17 +263,28 @@ def backlog_cells(q: Request) -> list[dict[str, Any]]:
     """The backlog as of T in one evaluation: per (stage, age bucket), the count, the oldest wait and the
     payment-deadline counts. `backlog` and `payment_deadline_risk` are read from it, so that a caller who
     needs both (every headline) evaluates the backlog once."""
-    return [
-        {
-            "stage": r["stage"],
-            "bucket": r["bucket"],
-            "count": int(r["count"]),
-            "oldest_days": r["oldest_days"],
-            "at_risk": int(r["at_risk"]),
-            "past_due": int(r["past_due"]),
-        }
-        for r in q.engine.rows("backlog_aging", **q.params())
-    ]
+    return backlog_cells_back(q, (0,))[0]
+
+
+def backlog_cells_back(q: Request, days: tuple[int, ...]) -> list[list[dict[str, Any]]]:
+    """`backlog_cells` as of T and as of earlier times, T − d days for each d of `days` (in that order),
+    counted in one scan of the enrollments: the overview's weekly sparklines and a headline's comparison
+    need the backlog at five and two as-of times."""
+    times = [q.as_of - timedelta(days=d) for d in days]
+    params = {k: v for k, v in q.params().items() if k != "as_of"}
+    by_time: dict[datetime, list[dict[str, Any]]] = {t: [] for t in times}
+    for r in q.engine.rows("backlog_aging", as_of_times=times, **params):
+        by_time[r["as_of"]].append(
+            {
+                "stage": r["stage"],
+                "bucket": r["bucket"],
+                "count": int(r["count"]),
+                "oldest_days": r["oldest_days"],
+                "at_risk": int(r["at_risk"]),
+                "past_due": int(r["past_due"]),
+            }
+        )
+    return [by_time[t] for t in times]
 
 
 def backlog_from_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ ALLOWED = {
     "backlog",
     "payment_deadline_risk",
     "backlog_cells",
+    "backlog_cells_back",
     "backlog_trend",
     "canaries",
     "reconciliation",
@@ -240,6 +241,13 @@ _CHANGING_RETRY_SECONDS = 10
 _STEP_POLL_SECONDS = 0.25
 
 
+# The backlog as of several times in one query (metrics.backlog_cells_back), by days back: the overview's
+# 4-week sparklines (its last two points are the headline's now and a week earlier), and the stand-up's
+# now and yesterday
+OVERVIEW_BACKLOG_DAYS = (28, 21, 14, 7, 0)
+STANDUP_BACKLOG_DAYS = (1, 0)
+
+
 # What the pages compute for the unfiltered view at the latest time: computed once in the background
 # when an export loads, so that the first visitor of each page does not wait for it.
 _WARM = [
@@ -247,6 +255,7 @@ _WARM = [
     ("errors", {}),
     ("never_sent", {}),
     ("backlog_cells", {}),  # the backlog and its payment deadlines
+    ("backlog_cells_back", {"days": STANDUP_BACKLOG_DAYS}),  # the overview's: _warm_first_page
     ("stage_counts_by_day", {}),
     ("errors_daily", {}),
     ("never_sent_trend", {}),
@@ -294,25 +303,24 @@ def _warm_first_page(loaded: LoadedExport) -> None:
         issuer_directory(loaded.fingerprint, loaded.engine)
         known_states(loaded.fingerprint, loaded.engine, m.Scope())
         base = View(loaded, latest, latest)
-        wanted = [(base, name) for name in OVERVIEW_NOW]
-        wanted += [(base.at(latest - timedelta(days=7)), name) for name in OVERVIEW_WEEK_AGO]
-        wanted += [(base.at(latest - timedelta(days=7 * k)), "backlog_cells") for k in OVERVIEW_WEEKS]
-        for view, name in wanted:
+        wanted = [(base, name, {}) for name in OVERVIEW_NOW]
+        wanted += [(base.at(latest - timedelta(days=7)), name, {}) for name in OVERVIEW_WEEK_AGO]
+        wanted += [(base, "backlog_cells_back", {"days": OVERVIEW_BACKLOG_DAYS})]
+        for view, name, kwargs in wanted:
             if _STOP_WARMING.is_set():
                 return
-            get(view, name)
+            get(view, name, **kwargs)
     except Exception:  # an optimisation: a failure here shows up, with its message, on the page
         pass
 
 
 # what the overview asks for (dashboard/app_pages/overview.py): at the as-of time, a week earlier (the
-# headline's comparison) and at each point of the 4-week sparklines (weeks back)
+# headline's comparison), and the backlog at OVERVIEW_BACKLOG_DAYS
 OVERVIEW_NOW = (
     "funnel",
     "coverage_deadlines",
     "errors",
     "never_sent",
-    "backlog_cells",
     "errors_recent",
     "stage_counts_by_day",
     "errors_daily",
@@ -322,8 +330,7 @@ OVERVIEW_NOW = (
     "release_its",
     "issuer_comparison",
 )
-OVERVIEW_WEEK_AGO = ("funnel", "errors", "never_sent", "backlog_cells", "errors_recent")
-OVERVIEW_WEEKS = (4, 3, 2, 1, 0)
+OVERVIEW_WEEK_AGO = ("funnel", "errors", "never_sent", "errors_recent")
 
 
 def _warm(loaded: LoadedExport) -> None:
@@ -471,16 +478,25 @@ def get(view: View, name: str, **kwargs: Any) -> Any:
     )
 
 
-def headline(view: View) -> dict[str, Any]:
-    """The headline numbers of `metrics.headline` for a view, from the cached results that hold them."""
+def headline(view: View, cells: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The headline numbers of `metrics.headline` for a view, from the cached results that hold them;
+    the backlog's from `cells` when the caller has them (from `backlog_cells_back`)."""
+    if cells is None:
+        cells = get(view, "backlog_cells")
     return m.headline(
         get(view, "funnel"),
         get(view, "errors"),
         get(view, "never_sent"),
-        get(view, "backlog"),
-        get(view, "payment_deadline_risk"),
+        m.backlog_from_cells(cells),
+        m.risk_from_cells(cells),
         get(view, "errors_recent"),
     )
+
+
+def backlog_cells_back(view: View, days: tuple[int, ...]) -> dict[int, list[dict[str, Any]]]:
+    """The view's `backlog_cells` as of its as-of time less each of `days` days, from one query
+    (`metrics.backlog_cells_back`), by days back."""
+    return dict(zip(days, get(view, "backlog_cells_back", days=days), strict=True))
 
 
 def fetcher(view: View, name: str, **kwargs: Any):

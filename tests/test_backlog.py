@@ -74,6 +74,27 @@ def test_at_risk_and_past_due(export):
     assert risk == {"at_risk": 2, "past_due": 1}
 
 
+def test_backlog_at_several_times_in_one_query(export):
+    """The overview's sparklines ask for the backlog at several as-of times at once: each time's cells
+    are that time's backlog, in the order asked."""
+    engine = fixture(export)
+    ten_days_ago, now = m.backlog_cells_back(m.Request(engine, T), (10, 0))
+    # as of T − 10 days only E5, E6 and E8 have selected a plan; E8 is effectuated (at 29) by then
+    assert {(r["stage"], r["bucket"]): r["count"] for r in ten_days_ago if r["count"]} == {
+        ("awaiting_payment", "3-7"): 1,  # E5, on the payment page since T − 14: 4 days
+        ("awaiting_effectuation", "14-30"): 1,  # E6, paid at T − 30: 20 days
+    }
+    assert {r["stage"]: r["oldest_days"] for r in ten_days_ago if r["count"]} == {
+        "awaiting_payment": 4.0,
+        "awaiting_effectuation": 20.0,
+    }
+    # E5 has no coverage start (no due date); E6 waits for effectuation, which the deadline counts leave out
+    assert m.risk_from_cells(ten_days_ago) == {"at_risk": 0, "past_due": 0}
+    # as of T, the backlog of test_backlog_stage_and_age_buckets and test_at_risk_and_past_due
+    assert len(now) == 30 and sum(r["count"] for r in now) == 6
+    assert m.risk_from_cells(now) == {"at_risk": 2, "past_due": 1}
+
+
 def test_backlog_respects_filters_and_window(export):
     engine = fixture(export)
     assert sum(r["count"] for r in m.backlog(m.Request(engine, T, m.Filters(states=("TX",))))) == 0

@@ -63,7 +63,9 @@ with st.spinner("Computing…"):
     week_ago = view.at(view.as_of - timedelta(days=7))
     funnel = serving.get(view, "funnel")
     deadlines = serving.get(view, "coverage_deadlines")
-    now, before = serving.headline(view), serving.headline(week_ago)
+    # the backlog at each point of the 4-week sparklines, now and a week ago included, in one query
+    backlog_back = serving.backlog_cells_back(view, serving.OVERVIEW_BACKLOG_DAYS)
+    now, before = serving.headline(view, backlog_back[0]), serving.headline(week_ago, backlog_back[7])
     by_day = serving.get(view, "stage_counts_by_day")
     daily = serving.get(view, "errors_daily")
     never_trend = serving.get(view, "never_sent_trend")
@@ -178,14 +180,10 @@ series = {
 }
 # the oldest wait and the deadline counts have no daily series: one point a week over the last 4 weeks,
 # each as of that day (the same numbers the tiles show then)
-with st.spinner("Computing…"):
-    weekly = [
-        {
-            "oldest_days": m.oldest_wait(serving.get(v, "backlog")) or 0,
-            **serving.get(v, "payment_deadline_risk"),
-        }
-        for v in (view.at(view.as_of - timedelta(days=7 * k)) for k in serving.OVERVIEW_WEEKS)
-    ]
+weekly = [
+    {"oldest_days": m.oldest_wait(m.backlog_from_cells(cells)) or 0, **m.risk_from_cells(cells)}
+    for cells in backlog_back.values()
+]
 series.update({key: [w[key] for w in weekly] for key in ("oldest_days", "at_risk", "past_due")})
 # four to a row: at national scale a count has seven to nine digits, and six to a row cut them off
 tiles = st.columns(4) + st.columns(4) + st.columns(4)

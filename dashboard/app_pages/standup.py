@@ -103,8 +103,9 @@ def screen() -> None:
         unsafe_allow_html=True,
     )
     st.markdown(countdown(serving.get(view, "coverage_deadlines")), unsafe_allow_html=True)
-    now, then = serving.headline(view), serving.headline(yesterday)
-    backlog = serving.get(view, "backlog")
+    backlog_back = serving.backlog_cells_back(view, serving.STANDUP_BACKLOG_DAYS)  # now and yesterday, one query
+    now, then = serving.headline(view, backlog_back[0]), serving.headline(yesterday, backlog_back[1])
+    backlog = m.backlog_from_cells(backlog_back[0])
     for column, name in zip(st.columns(len(TILES)), TILES, strict=True):
         tile(column, name, now[name], then[name])
     left, right = st.columns([3, 2])
