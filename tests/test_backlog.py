@@ -95,6 +95,29 @@ def test_backlog_at_several_times_in_one_query(export):
     assert m.risk_from_cells(now) == {"at_risk": 2, "past_due": 1}
 
 
+def test_backlog_waits_from_the_acceptances_known_as_of_t(export):
+    """E1's 834 went twice, both accepted: X1 sent at T − 10, acknowledged at T − 9; X2 sent at T − 3 with
+    its acknowledgement stamped T − 12 (before it was sent), so known only from T − 3. As of T − 5 only
+    X1's acceptance is known: E1 waits for its payment page since T − 9, 4 days. As of T the earliest
+    acknowledgement is X2's, but no acceptance comes before the first 834 was sent: since T − 10, 10 days."""
+    engine = export(
+        enrollments=[
+            enrollment("E1", application_submitted_at=at(20.5), plan_selected_at=at(20), coverage_start_date=None)
+        ],
+        transactions=[accepted("X1", "E1", s(at(10)), s(at(9))), accepted("X2", "E1", s(at(3)), s(at(12)))],
+    )
+    five_days_ago, now = m.backlog_cells_back(m.Request(engine, T), (5, 0))
+    waiting = [(r["stage"], r["bucket"], r["oldest_days"]) for r in five_days_ago if r["count"]]
+    assert waiting == [("awaiting_payment_page", "3-7", 4.0)]
+    assert [(r["stage"], r["bucket"], r["oldest_days"]) for r in now if r["count"]] == [
+        ("awaiting_payment_page", "7-14", 10.0)
+    ]
+    # the work list says the same, one as-of time at a time
+    for days_back, since in ((5, at(9)), (0, at(10))):
+        rows = m.backlog_work_list(m.Request(engine, at(days_back)), stages=None, limit=10)
+        assert [(r["enrollment_id"], r["waiting_since"]) for r in rows] == [("E1", since)]
+
+
 def test_backlog_respects_filters_and_window(export):
     engine = fixture(export)
     assert sum(r["count"] for r in m.backlog(m.Request(engine, T, m.Filters(states=("TX",))))) == 0

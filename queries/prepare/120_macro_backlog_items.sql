@@ -2,27 +2,62 @@
 -- Table macro backlog_items(as_of_t, date_from, date_to, states, issuers): one row per cohort
 -- enrollment in the backlog as of as_of_t (not cancelled): the stage it waits at, since when,
 -- its age in days (unrounded), age bucket and binder-payment due date.
+-- It reads enrollment_milestones directly rather than enrollment_stages(as_of_t): an enrollment
+-- has reached a stage as of as_of_t exactly when reached_<stage>_by <= as_of_t, so the stage it
+-- waits at is a few comparisons; the time it entered that stage is, for the stages up to the 834
+-- sent, its reached-by time, and from the 834's acceptance on the same chain of clamps as
+-- enrollment_stages, from the acceptances known by as_of_t. Only the backlog's rows get that far.
 -- params: none
 CREATE OR REPLACE MACRO backlog_items(as_of_t, date_from, date_to, states, issuers) AS TABLE
-WITH open_enrollment AS (
-    SELECT * FROM cohort(as_of_t, date_from, date_to, states, issuers) WHERE NOT is_cancelled
+WITH open_backlog AS (
+    -- plan selected, not effectuated, not cancelled, as of as_of_t
+    SELECT *
+    FROM milestone_cohort(as_of_t, date_from, date_to, states, issuers)
+    WHERE reached_plan_selected_by <= as_of_t
+      AND NOT coalesce(reached_effectuated_by <= as_of_t, false)
+      AND NOT coalesce(cancelled_at <= as_of_t, false)
+),
+
+staged AS (
+    SELECT
+        *,
+        CASE
+            WHEN NOT coalesce(reached_sent_834_by <= as_of_t, false) THEN 1
+            WHEN NOT coalesce(reached_accepted_834_by <= as_of_t, false) THEN 2
+            WHEN NOT coalesce(reached_reached_payment_by <= as_of_t, false) THEN 3
+            WHEN NOT coalesce(reached_paid_by <= as_of_t, false) THEN 4
+            ELSE 5
+        END AS stage_order,
+        -- entered accepted_834 as of as_of_t (used from stage 3 on, where an acceptance is known):
+        -- the earliest ack among the acceptances known by then, no earlier than the 834 was sent
+        greatest(
+            reached_sent_834_by,
+            CASE
+                WHEN accepted_last_known <= as_of_t THEN accepted_min_value
+                ELSE list_min([e.v FOR e IN accepted_events IF e.k <= as_of_t])
+            END
+        ) AS entered_accepted_834
+    FROM open_backlog
 ),
 
 waiting AS (
-    SELECT *, 'awaiting_834' AS stage, 1 AS stage_order, entered_plan_selected AS waiting_since
-    FROM open_enrollment WHERE entered_plan_selected IS NOT NULL AND entered_sent_834 IS NULL
-    UNION ALL
-    SELECT *, 'awaiting_ack', 2, entered_sent_834
-    FROM open_enrollment WHERE entered_sent_834 IS NOT NULL AND entered_accepted_834 IS NULL
-    UNION ALL
-    SELECT *, 'awaiting_payment_page', 3, entered_accepted_834
-    FROM open_enrollment WHERE entered_accepted_834 IS NOT NULL AND entered_reached_payment IS NULL
-    UNION ALL
-    SELECT *, 'awaiting_payment', 4, entered_reached_payment
-    FROM open_enrollment WHERE entered_reached_payment IS NOT NULL AND entered_paid IS NULL
-    UNION ALL
-    SELECT *, 'awaiting_effectuation', 5, entered_paid
-    FROM open_enrollment WHERE entered_paid IS NOT NULL AND entered_effectuated IS NULL
+    SELECT
+        *,
+        [
+            'awaiting_834', 'awaiting_ack', 'awaiting_payment_page', 'awaiting_payment', 'awaiting_effectuation'
+        ][stage_order] AS stage,
+        CASE stage_order
+            WHEN 1 THEN reached_plan_selected_by
+            WHEN 2 THEN reached_sent_834_by
+            WHEN 3 THEN entered_accepted_834
+            WHEN 4 THEN payment_stage_entered(entered_accepted_834, first_reached_payment, responsible_cents)
+            ELSE payment_stage_entered(
+                payment_stage_entered(entered_accepted_834, first_reached_payment, responsible_cents),
+                first_paid,
+                responsible_cents
+            )
+        END AS waiting_since
+    FROM staged
 ),
 
 aged AS (
