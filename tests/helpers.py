@@ -23,6 +23,7 @@ SCRIPTS = {p.name: p.script for p in PAGES}
 # A value for every parameter a named query may declare, to run each query once.
 SAMPLE_PARAMS = {
     "as_of": datetime(2013, 12, 1),
+    "as_of_times": [datetime(2013, 11, 24), datetime(2013, 12, 1)],
     "date_from": None,
     "date_to": None,
     "states": ["NC"],
