@@ -54,7 +54,7 @@ def test_always_names_every_step_and_leaves_the_json_alone(tmp_path):
     assert plain.stderr == ""  # not a terminal: no progress by default
     for step in STEPS:
         assert step in shown.stderr, step
-    assert "(28/28)" in shown.stderr  # i/n: 28 steps in all
+    assert "(29/29)" in shown.stderr  # i/n: 29 steps in all
     assert json.loads(shown.stdout) == json.loads(plain.stdout)
     assert shown.stdout == plain.stdout
 
@@ -113,4 +113,4 @@ def test_an_incremental_preparation_counts_its_own_steps(tmp_path):
         "Applying the changes",
     ]:
         assert step in done.stderr, step
-    assert "(32/32)" in done.stderr
+    assert "(33/33)" in done.stderr

@@ -250,6 +250,27 @@ def test_coverage_deadline_rows(tmp_path):
     assert m.nearest_coverage_deadline(rows)["coverage_start"] == jan
 
 
+def test_the_pace_counts_the_time_entered_paid_not_the_time_it_became_known(tmp_path):
+    """E9 pays nothing (100% subsidy), so it enters paid with its accepted 834. Its 834 went twice: X9a
+    sent Nov 24 09:00, acknowledged Nov 26 09:00; X9b sent Nov 27 09:00 with its acknowledgement stamped
+    Nov 25 09:00. As of Dec 2 12:00 the earliest acknowledgement is X9b's, so E9 entered paid on Nov 25
+    09:00, before the pace's 7 days (from Nov 25 12:00), although it was known paid only from Nov 26."""
+    engine = engine_for(
+        tmp_path,
+        enrollments=[enrollment("E9", coverage_start_date=date(2014, 1, 1), aptc_amount=400)],
+        transactions=[
+            accepted("X9a", "E9", "2013-11-24 09:00", "2013-11-26 09:00"),
+            accepted("X9b", "E9", "2013-11-27 09:00", "2013-11-25 09:00"),
+        ],
+    )
+    rows = m.coverage_deadlines(m.Request(engine, datetime(2013, 12, 2, 12, 0)))
+    assert [(r["selected"], r["paid"], r["pace"]) for r in rows] == [(1, 1, 0)]
+    # as of Nov 26 12:00 only X9a's acknowledgement is known: E9 entered paid on Nov 26 09:00, within the
+    # 7 days before
+    rows = m.coverage_deadlines(m.Request(engine, datetime(2013, 11, 26, 12, 0)))
+    assert [(r["selected"], r["paid"], r["pace"]) for r in rows] == [(1, 1, 1 / 7)]
+
+
 def test_the_nearest_coverage_start_is_the_next_due_date_else_the_latest_past_one():
     def row(start, days_left):
         return {"coverage_start": start, "due_date": start, "days_left": days_left}

@@ -52,6 +52,7 @@ _STEP_WORDS = {
     "prepare_day_changes": "Preparing the trends' day-end changes",
     "macro_cohort_day_changes": "Defining the trends' days",
     "macro_reached_by_pair": "Defining the funnel's counts",
+    "macro_entered_as_of": "Defining the stages' entry times",
 }
 
 

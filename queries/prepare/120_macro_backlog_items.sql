@@ -5,8 +5,8 @@
 -- It reads enrollment_milestones directly rather than enrollment_stages(as_of_t): an enrollment
 -- has reached a stage as of as_of_t exactly when reached_<stage>_by <= as_of_t, so the stage it
 -- waits at is a few comparisons; the time it entered that stage is, for the stages up to the 834
--- sent, its reached-by time, and from the 834's acceptance on the same chain of clamps as
--- enrollment_stages, from the acceptances known by as_of_t. Only the backlog's rows get that far.
+-- sent, its reached-by time, and from the 834's acceptance on the macros of 098, from the
+-- acceptances known by as_of_t. Only the backlog's rows get that far.
 -- params: none
 CREATE OR REPLACE MACRO backlog_items(as_of_t, date_from, date_to, states, issuers) AS TABLE
 WITH open_backlog AS (
@@ -28,14 +28,9 @@ staged AS (
             WHEN NOT coalesce(reached_paid_by <= as_of_t, false) THEN 4
             ELSE 5
         END AS stage_order,
-        -- entered accepted_834 as of as_of_t (used from stage 3 on, where an acceptance is known):
-        -- the earliest ack among the acceptances known by then, no earlier than the 834 was sent
-        greatest(
-            reached_sent_834_by,
-            CASE
-                WHEN accepted_last_known <= as_of_t THEN accepted_min_value
-                ELSE list_min([e.v FOR e IN accepted_events IF e.k <= as_of_t])
-            END
+        -- used from stage 3 on, where an acceptance is known
+        accepted_834_entered_as_of(
+            as_of_t, reached_sent_834_by, accepted_last_known, accepted_min_value, accepted_events
         ) AS entered_accepted_834
     FROM open_backlog
 ),
@@ -50,12 +45,8 @@ waiting AS (
             WHEN 1 THEN reached_plan_selected_by
             WHEN 2 THEN reached_sent_834_by
             WHEN 3 THEN entered_accepted_834
-            WHEN 4 THEN payment_stage_entered(entered_accepted_834, first_reached_payment, responsible_cents)
-            ELSE payment_stage_entered(
-                payment_stage_entered(entered_accepted_834, first_reached_payment, responsible_cents),
-                first_paid,
-                responsible_cents
-            )
+            WHEN 4 THEN reached_payment_entered_as_of(entered_accepted_834, first_reached_payment, responsible_cents)
+            ELSE paid_entered_as_of(entered_accepted_834, first_reached_payment, first_paid, responsible_cents)
         END AS waiting_since
     FROM staged
 ),
