@@ -135,6 +135,10 @@ class FunnelResult:
     by_issuer: dict[str, list[dict[str, Any]]]
     by_state: dict[str, list[dict[str, Any]]]
     cancelled: int
+    # the view's earliest application and plan selection by T (None without any): the first days of
+    # the day-end trends
+    first_applied_at: datetime | None = None
+    first_plan_selected_at: datetime | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -150,6 +154,8 @@ def funnel(q: Request) -> FunnelResult:
         by_issuer={r["group_key"]: funnel_stages(r) for r in rows if r["dimension"] == "issuer"},
         by_state={r["group_key"]: funnel_stages(r) for r in rows if r["dimension"] == "state"},
         cancelled=int(total["cancelled"]),
+        first_applied_at=total["first_applied_at"],
+        first_plan_selected_at=total["first_plan_selected_at"],
     )
 
 
@@ -308,10 +314,32 @@ def payment_deadline_risk(q: Request) -> dict[str, int]:
     return risk_from_cells(backlog_cells(q))
 
 
-def backlog_trend(q: Request) -> list[dict[str, Any]]:
-    return [
+def _trend_days(q: Request, name: str, first: datetime | None) -> list[dict[str, Any]]:
+    """A day-end trend's days before T's (`name`'s rows, from the prepared per-day changes), from the
+    day of `first` on; none when `first` is None (nothing in the view by T)."""
+    if first is None:
+        return []
+    return q.engine.rows(name, **q.params(), first_day=first.date())
+
+
+def backlog_trend(
+    q: Request, funnel_result: FunnelResult | None = None, cells: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The backlog per stage as of the end of each day from the view's first plan selection (cancelled
+    included), and as of T on T's own day: that day is `backlog_cells`' (pass the results the caller has)."""
+    funnel_result = funnel_result or funnel(q)
+    first = funnel_result.first_plan_selected_at
+    if first is None:
+        return []
+    rows = [
         {"date": r["date"], "stage": r["stage"], "count": int(r["count"])}
-        for r in q.engine.rows("backlog_trend", **q.params())
+        for r in _trend_days(q, "backlog_trend", first)
+    ]
+    cells = backlog_cells(q) if cells is None else cells
+    today = q.as_of.date()
+    return rows + [
+        {"date": today, "stage": stage, "count": sum(c["count"] for c in cells if c["stage"] == stage)}
+        for stage in BACKLOG_STAGES
     ]
 
 
@@ -366,13 +394,33 @@ def errors_by_issuer(q: Request) -> list[dict[str, Any]]:
     return [{**r, "rate": rate(r["errored"], r["sent"])} for r in q.engine.rows("errors_by_issuer", **q.params())]
 
 
-def never_sent_trend(q: Request) -> list[dict[str, Any]]:
-    return q.engine.rows("never_sent_trend", **q.params())
+def never_sent_trend(
+    q: Request, funnel_result: FunnelResult | None = None, never_sent_result: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The never-sent count as of the end of each day from the view's first plan selection, and as of T
+    on T's own day: that day is `never_sent`'s (pass the results the caller has)."""
+    funnel_result = funnel_result or funnel(q)
+    first = funnel_result.first_plan_selected_at
+    if first is None:
+        return []
+    never_sent_result = never_sent_result or never_sent(q)
+    return [
+        *_trend_days(q, "never_sent_trend", first),
+        {"date": q.as_of.date(), "never_sent": never_sent_result["count"]},
+    ]
 
 
-def stage_counts_by_day(q: Request) -> list[dict[str, Any]]:
-    """Funnel counts as of the end of each day: sparklines and week-over-week changes, in one pass."""
-    return q.engine.rows("stage_counts_by_day", **q.params())
+def stage_counts_by_day(q: Request, funnel_result: FunnelResult | None = None) -> list[dict[str, Any]]:
+    """Funnel counts (and cancellations) as of the end of each day from the view's first application, and
+    as of T on T's own day: that day is the funnel's (pass it when the caller has it). Sparklines and
+    week-over-week changes."""
+    funnel_result = funnel_result or funnel(q)
+    first = funnel_result.first_applied_at
+    if first is None:
+        return []
+    counts = funnel_result.counts
+    today = {"date": q.as_of.date(), **{s: counts[s] for s in STAGES}, "cancelled": funnel_result.cancelled}
+    return [*_trend_days(q, "stage_counts_by_day", first), today]
 
 
 def conversion_by_week(q: Request) -> list[dict[str, Any]]:

@@ -58,7 +58,7 @@ def build_report(
         "never_sent": m.never_sent(q),
         "fix_impact": m.fix_impact(q, window_days, its_days),
         "backlog": [{k: r[k] for k in ("stage", "bucket", "count")} for r in m.backlog_from_cells(cells)],
-        "backlog_trend": m.backlog_trend(q),
+        "backlog_trend": m.backlog_trend(q, funnel, cells),
         "at_risk": risk["at_risk"],
         "past_due": risk["past_due"],
         "canaries": canaries,

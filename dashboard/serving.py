@@ -303,9 +303,10 @@ def _warm_first_page(loaded: LoadedExport) -> None:
         issuer_directory(loaded.fingerprint, loaded.engine)
         known_states(loaded.fingerprint, loaded.engine, m.Scope())
         base = View(loaded, latest, latest)
-        wanted = [(base, name, {}) for name in OVERVIEW_NOW]
+        # the backlog first: the backlog trend's own day is read from it, as on the page
+        now_cells = backlog_cells_back(base, OVERVIEW_BACKLOG_DAYS)[0]
+        wanted = [(base, name, {"cells": now_cells} if name == "backlog_trend" else {}) for name in OVERVIEW_NOW]
         wanted += [(base.at(latest - timedelta(days=7)), name, {}) for name in OVERVIEW_WEEK_AGO]
-        wanted += [(base, "backlog_cells_back", {"days": OVERVIEW_BACKLOG_DAYS})]
         for view, name, kwargs in wanted:
             if _STOP_WARMING.is_set():
                 return
@@ -448,7 +449,13 @@ def _cached_from(
 _DERIVED = {"backlog": m.backlog_from_cells, "payment_deadline_risk": m.risk_from_cells}
 
 
-def get(view: View, name: str, **kwargs: Any) -> Any:
+# the day-end trends whose T's own day is another metric's result (metrics.stage_counts_by_day and the like)
+_TREND_GIVEN = ("stage_counts_by_day", "backlog_trend", "never_sent_trend")
+
+
+def get(view: View, name: str, cells: list[dict[str, Any]] | None = None, **kwargs: Any) -> Any:
+    """`metrics.<name>` for the view, cached. `cells`: the view's `backlog_cells` when the caller has
+    them from `backlog_cells_back` (for `backlog_trend`; the same numbers either way)."""
     if name not in ALLOWED:
         raise KeyError(f"{name} is not a dashboard metric")
     if name in _DERIVED and not kwargs:
@@ -462,6 +469,14 @@ def get(view: View, name: str, **kwargs: Any) -> Any:
             given = {"its": get(view, "release_its")}
     elif name == "issuer_comparison":
         given = {"funnel_result": get(view, "funnel")}  # the page has (or will have) the funnel anyway
+    elif name in _TREND_GIVEN and not kwargs:
+        # a day-end trend's own day (T's) is a metric the page has anyway: its days before T's come from
+        # the prepared per-day changes, T's from the funnel, backlog or never-sent result
+        given = {"funnel_result": get(view, "funnel")}
+        if name == "backlog_trend":
+            given["cells"] = cells if cells is not None else get(view, "backlog_cells")
+        elif name == "never_sent_trend":
+            given["never_sent_result"] = get(view, "never_sent")
     if given is not None:
         return _cached_from(
             name,

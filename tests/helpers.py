@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from exportkit import ts
@@ -24,6 +24,7 @@ SCRIPTS = {p.name: p.script for p in PAGES}
 SAMPLE_PARAMS = {
     "as_of": datetime(2013, 12, 1),
     "as_of_times": [datetime(2013, 11, 24), datetime(2013, 12, 1)],
+    "first_day": date(2013, 10, 1),
     "date_from": None,
     "date_to": None,
     "states": ["NC"],

@@ -16,7 +16,7 @@ STAGE_COLUMNS = ("applied", "plan_selected", "sent_834", "accepted_834", "cancel
 
 
 def stage_counts(engine, as_of: str, **filters) -> dict[str, tuple[int, ...]]:
-    rows = engine.rows("stage_counts_by_day", **m.Request(engine, ts(as_of), m.Filters(**filters)).params())
+    rows = m.stage_counts_by_day(m.Request(engine, ts(as_of), m.Filters(**filters)))
     assert all(r["reached_payment"] == r["paid"] == r["effectuated"] == 0 for r in rows)
     return {str(r["date"]): tuple(r[c] for c in STAGE_COLUMNS) for r in rows}
 
@@ -74,7 +74,7 @@ def test_stage_counts_by_day_in_a_date_window_start_at_its_first_application(exp
 
 
 def never_sent(engine, as_of: str) -> dict[str, int]:
-    rows = engine.rows("never_sent_trend", **m.Request(engine, ts(as_of)).params())
+    rows = m.never_sent_trend(m.Request(engine, ts(as_of)))
     return {str(r["date"]): r["never_sent"] for r in rows}
 
 

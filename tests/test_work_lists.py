@@ -63,14 +63,14 @@ def test_errors_by_issuer_add_up(engine):
 
 def test_never_sent_trend_is_the_never_sent_count_as_of_each_day_end(engine):
     for q in queries(engine):
-        trend = engine.rows("never_sent_trend", **q.params())
+        trend = m.never_sent_trend(q)
         for row in trend:
             assert row["never_sent"] == m.never_sent(q.at(day_end(row["date"], q.as_of)))["count"], row
 
 
 def test_stage_counts_by_day_are_the_funnel_as_of_each_day_end(engine):
     for q in list(queries(engine))[:4]:
-        trend = engine.rows("stage_counts_by_day", **q.params())
+        trend = m.stage_counts_by_day(q)
         for row in trend[:: max(1, len(trend) // 6)] + trend[-1:]:
             funnel = m.funnel(q.at(day_end(row["date"], q.as_of)))
             assert [row[s] for s in m.STAGES] == [s["count"] for s in funnel.total]

@@ -69,7 +69,7 @@ with st.spinner("Computing…"):
     by_day = serving.get(view, "stage_counts_by_day")
     daily = serving.get(view, "errors_daily")
     never_trend = serving.get(view, "never_sent_trend")
-    backlog_trend = serving.get(view, "backlog_trend")
+    backlog_trend = serving.get(view, "backlog_trend", cells=backlog_back[0])
 
 
 # ------------------------------------------------------------------------- the coverage deadline

@@ -1,7 +1,8 @@
 -- name: funnel_counts
 -- One row per breakdown group (the total, each issuer, each state): cohort enrollments that
 -- reached each funnel stage as of $as_of, and how many of them are cancelled: the counts per
--- (issuer, state) of reached_by_pair, added up per group.
+-- (issuer, state) of reached_by_pair, added up per group; and the group's earliest application and
+-- plan selection by $as_of (where the day-end trends start).
 -- params: $as_of timestamp, $date_from timestamp, $date_to timestamp, $states varchar[], $issuers varchar[]
 WITH by_pair AS (
     SELECT *
@@ -27,7 +28,9 @@ grouped AS (
         coalesce(sum(reached_payment), 0)::BIGINT AS reached_payment,
         coalesce(sum(paid), 0)::BIGINT AS paid,
         coalesce(sum(effectuated), 0)::BIGINT AS effectuated,
-        coalesce(sum(cancelled), 0)::BIGINT AS cancelled
+        coalesce(sum(cancelled), 0)::BIGINT AS cancelled,
+        min(first_applied_at) AS first_applied_at,
+        min(first_plan_selected_at) AS first_plan_selected_at
     FROM by_pair
     GROUP BY GROUPING SETS ((), (issuer_id), (state))
 ),

@@ -1,32 +1,16 @@
 -- name: stage_counts_by_day
--- One row per UTC day from the cohort's first application day to $as_of's day: cohort enrollments
--- that had reached each funnel stage, and that were cancelled, as of the end of that day (as of
--- $as_of on its own day; a cancellation counts from when the application exists). The days before
--- $as_of's are running sums of the prepared day_changes; $as_of's own day is counted from the
--- reached-by times as of $as_of. Feeds sparklines and week-over-week / day-over-day changes of
--- the funnel counts.
--- params: $as_of timestamp, $date_from timestamp, $date_to timestamp, $states varchar[], $issuers varchar[]
-WITH now AS (
-    -- as of $as_of: the counts per (issuer, state) of reached_by_pair, in total
-    SELECT
-        CAST(min(first_applied_at) AS DATE) AS first_day,
-        CAST(coalesce(sum(applied), 0) AS BIGINT) AS applied,
-        CAST(coalesce(sum(plan_selected), 0) AS BIGINT) AS plan_selected,
-        CAST(coalesce(sum(sent_834), 0) AS BIGINT) AS sent_834,
-        CAST(coalesce(sum(accepted_834), 0) AS BIGINT) AS accepted_834,
-        CAST(coalesce(sum(reached_payment), 0) AS BIGINT) AS reached_payment,
-        CAST(coalesce(sum(paid), 0) AS BIGINT) AS paid,
-        CAST(coalesce(sum(effectuated), 0) AS BIGINT) AS effectuated,
-        CAST(coalesce(sum(cancelled), 0) AS BIGINT) AS cancelled
-    FROM reached_by_pair($as_of::TIMESTAMP, $date_from::TIMESTAMP, $date_to::TIMESTAMP,
-                         $states::VARCHAR[], $issuers::VARCHAR[])
-),
-
-day AS (
+-- One row per UTC day from $first_day (the cohort's first application day) to the day before
+-- $as_of's: cohort enrollments that had reached each funnel stage, and that were cancelled, as of
+-- the end of that day (a cancellation counts from when the application exists): running sums of
+-- the prepared day_changes, which do not depend on $as_of. $as_of's own day, as of $as_of, is the
+-- funnel's counts (metrics.stage_counts_by_day adds it). Feeds sparklines and week-over-week /
+-- day-over-day changes of the funnel counts.
+-- params: $as_of timestamp, $first_day date, $date_from timestamp, $date_to timestamp, $states varchar[], $issuers varchar[]
+WITH day AS (
     SELECT CAST(generate_series AS DATE) AS day
     FROM generate_series(
-        (SELECT CAST(first_day AS TIMESTAMP) FROM now),
-        CAST(CAST($as_of::TIMESTAMP AS DATE) AS TIMESTAMP),
+        CAST($first_day::DATE AS TIMESTAMP),
+        CAST(CAST($as_of::TIMESTAMP AS DATE) AS TIMESTAMP) - INTERVAL 1 DAY,
         INTERVAL 1 DAY
     )
 ),
@@ -69,13 +53,7 @@ running AS (
 ),
 
 final AS (
-    SELECT * FROM running WHERE date < CAST($as_of::TIMESTAMP AS DATE)
-    UNION ALL
-    SELECT
-        CAST($as_of::TIMESTAMP AS DATE), applied, plan_selected, sent_834, accepted_834, reached_payment,
-        paid, effectuated, cancelled
-    FROM now
-    WHERE first_day IS NOT NULL
+    SELECT * FROM running
 )
 
 SELECT * FROM final ORDER BY date

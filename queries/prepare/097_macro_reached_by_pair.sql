@@ -1,15 +1,17 @@
 -- name: macro_reached_by_pair
 -- Table macro reached_by_pair(as_of_t, date_from, date_to, states, issuers): per (issuer_id, state),
 -- the cohort's enrollments that reached each funnel stage as of as_of_t, those cancelled as of it,
--- and the earliest application. A stage is reached as of T exactly when T >= its reached-by time
+-- the earliest application and the earliest plan selection by as_of_t (cancelled included: where
+-- the day-end trends start). A stage is reached as of T exactly when T >= its reached-by time
 -- (enrollment_milestones), so no per-enrollment step is needed: one pass, one small group per
--- (issuer, state), which the funnel adds up per breakdown and the stage counts by day in total.
+-- (issuer, state), which the funnel adds up per breakdown.
 -- params: none
 CREATE OR REPLACE MACRO reached_by_pair(as_of_t, date_from, date_to, states, issuers) AS TABLE
 SELECT
     issuer_id,
     state,
     min(application_submitted_at) AS first_applied_at,
+    min(plan_selected_at) FILTER (WHERE plan_selected_at <= as_of_t) AS first_plan_selected_at,
     count(*) AS applied,
     count(*) FILTER (WHERE reached_plan_selected_by <= as_of_t) AS plan_selected,
     count(*) FILTER (WHERE reached_sent_834_by <= as_of_t) AS sent_834,
