@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from dashboard.pages import PAGE_NAMES
@@ -256,12 +256,15 @@ def step_views(export: str, views_per_page: int) -> dict:
     return {"views": out, "peak_mb": peak_mb()}
 
 
-def query_params(name: str, params: tuple[str, ...], as_of: datetime) -> dict:
-    """Representative values; work lists at the length a page shows (downloads fetch more, on a click)."""
+def query_params(name: str, params: tuple[str, ...], as_of: datetime, first_day: date | None) -> dict:
+    """Representative values; work lists at the length a page shows (downloads fetch more, on a click);
+    the backlog at the overview's five as-of times; the trends from the view's first day (`first_day`)."""
     from dashboard import metrics as m
 
     values = {
         "as_of": as_of,
+        "as_of_times": [as_of - timedelta(days=7 * k) for k in (4, 3, 2, 1, 0)],
+        "first_day": first_day,
         "date_from": None,
         "date_to": None,
         "states": None,
@@ -289,9 +292,11 @@ def step_queries(export: str, runs: int) -> dict:
 
     engine = Engine.configured(export)
     as_of = m.default_as_of(engine)
+    first_applied = m.funnel(m.Request(engine, as_of)).first_applied_at
+    first_day = first_applied.date() if first_applied else None
     out = {}
     for name in engine.query_names:
-        params = query_params(name, engine.query(name).params, as_of)
+        params = query_params(name, engine.query(name).params, as_of, first_day)
         start = time.perf_counter()
         engine.rows(name, **params)
         cold = time.perf_counter() - start
