@@ -171,6 +171,21 @@ def test_problems_of_an_unchanged_file_are_kept_and_new_ones_found(base, tmp_pat
     same_as_from_scratch(engine, base)
 
 
+def test_a_duplicated_enrollments_834s_are_staged_once_when_it_is_prepared_again(base, tmp_path):
+    # E1 is in the export twice (an error the engine names); its prepared 834s are one row per E1 row.
+    # A new 834 for E1 makes the incremental preparation prepare E1 again: its earlier 834 X1 must be
+    # counted as a preparation from scratch counts it (it was staged once per prepared copy, 4 instead of 2)
+    prepared = tmp_path / "prepared"
+    write_table(base / "enrollments" / "dup.parquet", "enrollments", [enrollment("E1")])
+    Engine(base, prepared_dir=prepared)
+    write_table(
+        base / "transactions_834" / "day-2.parquet", "transactions_834", [outbound("X8", "E1", "2013-11-04 09:00")]
+    )
+    engine = Engine(base, prepared_dir=prepared)
+    assert engine.preparation == "incremental"
+    same_as_from_scratch(engine, base)
+
+
 def test_a_changed_reference_file_prepares_everything_again(base, tmp_path):
     prepared = tmp_path / "prepared"
     Engine(base, prepared_dir=prepared)

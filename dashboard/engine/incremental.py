@@ -158,9 +158,12 @@ def _stage_affected_enrollments(con: duckdb.DuckDBPyConnection, dropped: dict[st
     )
     for t in c.PARQUET_TABLES:
         columns = ", ".join(sql_ident(col.prepared_name) for col in t.columns)
+        # a prepared 834 appears once per enrollments row with its id: a duplicated enrollment's 834s
+        # must be staged once each (one per row of the export), as a preparation from scratch stages them
+        distinct = "DISTINCT " if t is c.TRANSACTIONS_834 else ""
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE stg_{t.name} AS "
-            f"SELECT {columns}, _source_file, _file_row FROM target.{t.name} "
+            f"SELECT {distinct}{columns}, _source_file, _file_row FROM target.{t.name} "
             f"WHERE enrollment_id IN (SELECT enrollment_id FROM affected) "
             f"AND NOT ({_in_dropped(dropped, t.name)}) "
             f"UNION ALL SELECT * FROM new_{t.name}"
