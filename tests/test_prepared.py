@@ -171,6 +171,80 @@ def test_problems_of_an_unchanged_file_are_kept_and_new_ones_found(base, tmp_pat
     same_as_from_scratch(engine, base)
 
 
+def unique_problems(engine: Engine) -> list[tuple]:
+    return [(p.table, p.column, p.rows) for p in engine.problems if "must be unique" in p.message]
+
+
+def test_a_landed_id_that_repeats_a_kept_one_is_found_without_counting_every_id_again(base, tmp_path):
+    # the previous preparation found every id unique, so only the landed rows' ids are counted: X1 and
+    # P1 are in the kept files, X3 and P3 are new and appear twice within the landed files
+    prepared = tmp_path / "prepared"
+    assert unique_problems(Engine(base, prepared_dir=prepared)) == []
+    write_table(
+        base / "transactions_834" / "day-2.parquet",
+        "transactions_834",
+        [
+            outbound("X1", "E2", "2013-11-04 09:00", issuer_id="20002"),
+            accepted("X3", "E3", "2013-11-03 09:00", "2013-11-03 11:00"),
+            accepted("X3", "E3", "2013-11-03 09:00", "2013-11-03 11:00"),
+        ],
+    )
+    write_table(
+        base / "payments" / "day-2.parquet",
+        "payments",
+        [payment("P1", "E2", paid_at="2013-11-04 09:00"), payment("P3", "E3"), payment("P3", "E3")],
+    )
+    engine = Engine(base, prepared_dir=prepared)
+    assert engine.preparation == "incremental"
+    # 2 ids, 4 rows each: X1 in part-0 and day-2, X3 twice in day-2
+    assert unique_problems(engine) == [("payments", "payment_id", 4), ("transactions_834", "transaction_id", 4)]
+    same_as_from_scratch(engine, base)
+
+
+def test_an_id_duplicated_before_a_landing_is_still_reported_after_it_and_gone_with_its_file(base, tmp_path):
+    prepared = tmp_path / "prepared"
+    write_table(base / "enrollments" / "dup.parquet", "enrollments", [enrollment("E1")])
+    assert unique_problems(Engine(base, prepared_dir=prepared)) == [("enrollments", "enrollment_id", 2)]
+    # an unrelated landing, twice: E1 is duplicated in the kept rows only, and a new 834 for the doubled E1
+    # is one row of the export (prepared once per E1 row), not a duplicate
+    write_table(base / "enrollments" / "day-2.parquet", "enrollments", [enrollment("E7")])
+    write_table(
+        base / "transactions_834" / "day-2.parquet",
+        "transactions_834",
+        [outbound("X8", "E1", "2013-11-04 09:00")],
+    )
+    for _ in range(2):
+        engine = Engine(base, prepared_dir=prepared)
+        assert engine.preparation == "incremental"
+        assert unique_problems(engine) == [("enrollments", "enrollment_id", 2)]
+        same_as_from_scratch(engine, base)
+        write_table(base / "payments" / "day-3.parquet", "payments", [payment("P9", "E7")])
+    os.remove(base / "enrollments" / "dup.parquet")
+    engine = Engine(base, prepared_dir=prepared)
+    assert engine.preparation == "incremental"
+    assert unique_problems(engine) == []
+    same_as_from_scratch(engine, base)
+
+
+def test_a_prepared_database_without_the_record_of_unique_tables_has_every_id_counted(base, tmp_path):
+    # a database prepared before _unique_tables was kept says nothing about its ids: every id is counted
+    # again, so a duplicate among its kept rows is still found
+    import duckdb
+
+    prepared = tmp_path / "prepared"
+    write_table(base / "payments" / "dup.parquet", "payments", [payment("P1", "E1")])
+    first = Engine(base, prepared_dir=prepared)
+    path = first.prepared_path
+    first.close()
+    con = duckdb.connect(str(path))
+    con.execute("DROP TABLE _unique_tables")
+    con.close()
+    write_table(base / "enrollments" / "day-2.parquet", "enrollments", [enrollment("E7")])
+    engine = Engine(base, prepared_dir=prepared)
+    assert engine.preparation == "incremental"
+    assert unique_problems(engine) == [("payments", "payment_id", 2)]
+
+
 def test_a_duplicated_enrollments_834s_are_staged_once_when_it_is_prepared_again(base, tmp_path):
     # E1 is in the export twice (an error the engine names); its prepared 834s are one row per E1 row.
     # A new 834 for E1 makes the incremental preparation prepare E1 again: its earlier 834 X1 must be

@@ -31,6 +31,7 @@ class _Previous:
     files: dict[FileKey, tuple[int, int]]  # (size, mtime_ns)
     file_value_problems: list[tuple]
     cast_failures: list[tuple]
+    unique_tables: set[str]  # tables found without a duplicated id (none from an older database)
 
 
 @dataclass
@@ -65,6 +66,7 @@ def prepare_incremental(prep: Preparation, previous: Path, building: Path) -> bo
             _apply_changes(con, changes.dropped)
         with prep.timed("validate"):
             file_rows = _validate_new_rows(prep, changes.kept)
+            checked = _validate_new_ids(prep, state.unique_tables)
     except duckdb.Error:
         return False  # e.g. a file whose data cannot be read: the full preparation names it
     con.execute("DETACH target")
@@ -72,7 +74,7 @@ def prepare_incremental(prep: Preparation, previous: Path, building: Path) -> bo
     if export_fingerprint(prep.export_dir) != before:
         return False
     prep.fingerprint = before
-    _validate_whole(prep, building, file_rows)
+    _validate_whole(prep, building, file_rows, checked)
     return True
 
 
@@ -88,10 +90,15 @@ def _read_previous(prep: Preparation, previous: Path) -> _Previous | None:
             "WHERE origin = 'file_values' ORDER BY position"
         ).fetchall()
         failures = probe.execute("SELECT * FROM previous._cast_failures").fetchall()
-        probe.close()
     except duckdb.Error:
+        probe.close()
         return None
-    return _Previous(files, carried, failures)
+    try:
+        unique_tables = {t for (t,) in probe.execute('SELECT "table" FROM previous._unique_tables').fetchall()}
+    except duckdb.Error:
+        unique_tables = set()  # prepared before the table was kept: every id is checked again
+    probe.close()
+    return _Previous(files, carried, failures, unique_tables)
 
 
 def _compare_files(file_stats: list[list[Any]], known: dict[FileKey, tuple[int, int]]) -> _Changes | None:
@@ -216,12 +223,26 @@ def _validate_new_rows(prep: Preparation, kept: set[FileKey]) -> list[list[Any]]
     return file_rows
 
 
-def _validate_whole(prep: Preparation, building: Path, file_rows: list[list[Any]]) -> None:
-    """What needs every row (unique ids, issuers, the summary): on the prepared tables themselves."""
+def _validate_new_ids(prep: Preparation, unique_before: set[str]) -> set[str]:
+    """Unique ids of the tables whose ids were all unique last time: the rows kept from then still
+    are, so an id can only be duplicated now if a new row has it; only those ids are counted, over
+    the changed table. Returns the tables checked so."""
+    checked = set()
+    for t in c.PARQUET_TABLES:
+        if t.name in unique_before:
+            validate.validate_unique(prep.con, f"target.{t.name}", t, prep.findings, values_in=f"new_{t.name}")
+            checked.add(t.name)
+    return checked
+
+
+def _validate_whole(prep: Preparation, building: Path, file_rows: list[list[Any]], checked: set[str]) -> None:
+    """What needs every row (unique ids unless `checked` already, issuers, the summary): on the
+    prepared tables themselves."""
     prep.con = prep.connect(str(building))
     with prep.timed("validate"):
         for t in c.PARQUET_TABLES:
-            validate.validate_unique(prep.con, t.name, t, prep.findings)
+            if t.name not in checked:
+                validate.validate_unique(prep.con, t.name, t, prep.findings)
         validate.validate_references(prep.con, prep.export_dir, prep.findings)
         prep.summarise(file_rows)
     prep.findings.sort()

@@ -192,7 +192,8 @@ def _open_existing(path: Path, connect: Connect) -> Prepared | None:
 
 
 def _save_state(prep: Preparation) -> None:
-    """_meta, _problems, _files and _cast_failures: what a reuse or the next incremental preparation reads."""
+    """_meta, _problems, _files, _cast_failures and _unique_tables: what a reuse or the next incremental
+    preparation reads."""
     con = prep.con
     findings = prep.findings
     con.execute(
@@ -234,6 +235,8 @@ def _save_state(prep: Preparation) -> None:
         "_cast_failures",
         [[table, f, col, n, message] for (f, col), (table, n, message) in findings.cast_failures.items()],
     )
+    con.execute('CREATE OR REPLACE TABLE _unique_tables ("table" VARCHAR)')
+    insert_rows(con, "_unique_tables", [[t] for t in sorted(findings.unique_tables)])
 
 
 def _prune(prepared_dir: Path, prefix: str, keep: Path) -> None:

@@ -26,6 +26,9 @@ class Findings:
     cast_failures: dict[tuple[str, str], tuple[str, int, str]] = field(default_factory=dict)
     # problems about the values of one parquet file: carried over while the file is unchanged
     file_value_problems: set[Problem] = field(default_factory=set)
+    # tables whose unique columns were checked and hold no duplicated id: the next incremental
+    # preparation then checks only the ids of the rows it adds
+    unique_tables: set[str] = field(default_factory=set)
 
     def add(self, problem: Problem) -> None:
         self.problems.append(problem)
@@ -180,8 +183,19 @@ def validate_file_values(con: duckdb.DuckDBPyConnection, view: str, table: c.Tab
             )
 
 
-def validate_unique(con: duckdb.DuckDBPyConnection, relation: str, table: c.Table, findings: Findings) -> None:
-    """Ids that must be unique across all files of the table."""
+def validate_unique(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    table: c.Table,
+    findings: Findings,
+    *,
+    values_in: str | None = None,
+) -> None:
+    """Ids that must be unique across all files of the table. `values_in`: a relation of rows of the
+    same table; only ids that appear in it can be duplicated (an incremental preparation passes the
+    new rows when the rows it kept were found unique last time). Records the table in
+    `findings.unique_tables` when none is duplicated."""
+    clean = True
     for col in table.columns:
         if not col.unique:
             continue
@@ -190,9 +204,11 @@ def validate_unique(con: duckdb.DuckDBPyConnection, relation: str, table: c.Tabl
         # Rows of the export, not of the relation: a prepared 834 appears once per enrollment row
         # with its id, so a duplicated enrollment must not make its 834s look duplicated too.
         # The exact count only for the few candidates the cheap one finds.
-        exact = "count(DISTINCT (_source_file, _file_row))" if relation == c.TRANSACTIONS_834.name else "count(*)"
+        prepared_834 = relation.rsplit(".", 1)[-1] == c.TRANSACTIONS_834.name
+        exact = "count(DISTINCT (_source_file, _file_row))" if prepared_834 else "count(*)"
+        among = f"AND {ident} IN (SELECT {ident} FROM {values_in}) " if values_in is not None else ""
         dup_values, dup_rows, example, files = con.execute(
-            f"WITH candidate AS (SELECT {ident} AS v FROM {relation} WHERE {ident} IS NOT NULL "
+            f"WITH candidate AS (SELECT {ident} AS v FROM {relation} WHERE {ident} IS NOT NULL {among}"
             f"GROUP BY {ident} HAVING count(*) > 1), "
             f"dup AS (SELECT {ident} AS v, {exact} AS n FROM {relation} "
             f"WHERE {ident} IN (SELECT v FROM candidate) GROUP BY {ident} HAVING {exact} > 1) "
@@ -201,6 +217,7 @@ def validate_unique(con: duckdb.DuckDBPyConnection, relation: str, table: c.Tabl
             f"WHERE {ident} IN (SELECT v FROM dup))"
         ).fetchone()
         if dup_values:
+            clean = False
             findings.add(
                 Problem(
                     ERROR,
@@ -211,6 +228,8 @@ def validate_unique(con: duckdb.DuckDBPyConnection, relation: str, table: c.Tabl
                     rows=int(dup_rows),
                 )
             )
+    if clean:
+        findings.unique_tables.add(table.name)
 
 
 def validate_csv_timestamps(con: duckdb.DuckDBPyConnection, table: c.Table, findings: Findings) -> None:
