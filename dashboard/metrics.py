@@ -314,11 +314,9 @@ def payment_deadline_risk(q: Request) -> dict[str, int]:
     return risk_from_cells(backlog_cells(q))
 
 
-def _trend_days(q: Request, name: str, first: datetime | None) -> list[dict[str, Any]]:
+def _trend_days(q: Request, name: str, first: datetime) -> list[dict[str, Any]]:
     """A day-end trend's days before T's (`name`'s rows, from the prepared per-day changes), from the
-    day of `first` on; none when `first` is None (nothing in the view by T)."""
-    if first is None:
-        return []
+    day of `first` on (each caller returns no trend when the view has nothing by T)."""
     return q.engine.rows(name, **q.params(), first_day=first.date())
 
 
