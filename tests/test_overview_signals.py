@@ -248,6 +248,20 @@ def test_the_standup_countdown_is_the_reports(app, export_dir, as_of):
 
 
 @pytest.mark.parametrize("params", [{"as_of": "2013-09-01T00:00:00"}, {"from": "2015-01-01"}])
+def test_the_standup_says_when_its_error_chart_has_nothing_to_draw(app, params):
+    said = [i.value for i in app("standup", **params).info if i.value.startswith("Daily 834 error rate")]
+    if "as_of" in params:
+        assert said == ["Daily 834 error rate: no 834 was sent in this view by 2013-09-01T00:00:00Z."]
+    else:  # a date window after every application: its 834s are none
+        assert len(said) == 1 and said[0].startswith("Daily 834 error rate: no 834 was sent in this view by 2014-")
+
+
+def test_the_standup_draws_its_error_chart_when_834s_were_sent(app):
+    at = app("standup")
+    assert not [i.value for i in at.info if i.value.startswith("Daily 834 error rate")]
+
+
+@pytest.mark.parametrize("params", [{"as_of": "2013-09-01T00:00:00"}, {"from": "2015-01-01"}])
 def test_an_empty_view_says_no_data_in_every_new_panel(app, params):
     at = app("overview", **params)
     infos = [i.value for i in at.info]

@@ -121,6 +121,8 @@ def screen() -> None:
                 theme=None,
                 key="kiosk_errors",
             )
+        else:  # said, not left blank: the TV shows an empty half otherwise
+            ui.empty(f"Daily 834 error rate: no 834 was sent in this view by {iso_utc(view.as_of)}.")
     with right:
         st.plotly_chart(
             charts.backlog_by_stage_chart(backlog, dark=True, height=CHART_HEIGHT, title="Backlog by stage"),
