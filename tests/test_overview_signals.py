@@ -261,6 +261,26 @@ def test_the_standup_draws_its_error_chart_when_834s_were_sent(app):
     assert not [i.value for i in at.info if i.value.startswith("Daily 834 error rate")]
 
 
+def footer(at) -> str:
+    found = [c.value for c in at.caption if "Refreshes every" in c.value]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_the_standup_footer_names_the_exports_newest_record(app):
+    assert footer(app("standup")).startswith("Newest record 2014-01-31T23:59:59Z, ")
+
+
+def test_the_standup_footer_says_when_the_export_holds_no_record(tmp_path, app_page):
+    from exportkit import write_export
+
+    empty = write_export(
+        tmp_path / "export", enrollments=[], transactions=[], payments=[], issuers=[["10001", "Test Mutual", "NC"]]
+    )
+    # the screen shows the time now, but no record was made then
+    assert footer(app_page("standup", data_dir=empty)).startswith("The export holds no record. Refreshes every")
+
+
 @pytest.mark.parametrize("params", [{"as_of": "2013-09-01T00:00:00"}, {"from": "2015-01-01"}])
 def test_an_empty_view_says_no_data_in_every_new_panel(app, params):
     at = app("overview", **params)

@@ -132,7 +132,8 @@ def screen() -> None:
     # the footer: how old the data is, and (beside it, one line) the way back, since the sidebar is hidden
     note, back = st.columns([5, 1], vertical_alignment="center")
     note.caption(
-        f"{data_age(view.latest)} Refreshes every {config.standup_refresh_seconds() // 60} minutes; "
+        # the newest record itself: view.latest is the time shown, which is now when the export has none
+        f"{data_age(serving.latest_event(export.fingerprint, export.engine))} Refreshes every {config.standup_refresh_seconds() // 60} minutes; "
         f"export loaded {iso_utc(export.loaded_at.replace(microsecond=0))}."
     )
     back_link(back)
