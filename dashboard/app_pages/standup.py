@@ -130,10 +130,11 @@ def screen() -> None:
             key="kiosk_backlog",
         )
     # the footer: how old the data is, and (beside it, one line) the way back, since the sidebar is hidden
+    # the newest record itself: view.latest is the time shown, which is now when the export has none
+    newest = serving.latest_event(export.fingerprint, export.engine)
     note, back = st.columns([5, 1], vertical_alignment="center")
     note.caption(
-        # the newest record itself: view.latest is the time shown, which is now when the export has none
-        f"{data_age(serving.latest_event(export.fingerprint, export.engine))} Refreshes every {config.standup_refresh_seconds() // 60} minutes; "
+        f"{data_age(newest)} Refreshes every {config.standup_refresh_seconds() // 60} minutes; "
         f"export loaded {iso_utc(export.loaded_at.replace(microsecond=0))}."
     )
     back_link(back)

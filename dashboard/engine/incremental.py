@@ -81,6 +81,9 @@ def prepare_incremental(prep: Preparation, previous: Path, building: Path) -> bo
 def _read_previous(prep: Preparation, previous: Path) -> _Previous | None:
     try:
         probe = prep.connect(":memory:")
+    except duckdb.Error:
+        return None
+    try:
         probe.execute(f"ATTACH {sql_string(str(previous))} AS previous (READ_ONLY)")
         files = {
             (t, f): (size, mtime) for t, f, size, mtime in probe.execute("SELECT * FROM previous._files").fetchall()
@@ -90,14 +93,14 @@ def _read_previous(prep: Preparation, previous: Path) -> _Previous | None:
             "WHERE origin = 'file_values' ORDER BY position"
         ).fetchall()
         failures = probe.execute("SELECT * FROM previous._cast_failures").fetchall()
+        try:
+            unique_tables = {t for (t,) in probe.execute('SELECT "table" FROM previous._unique_tables').fetchall()}
+        except duckdb.CatalogException:
+            unique_tables = set()  # prepared before the record was kept: every id is checked again
     except duckdb.Error:
-        probe.close()
         return None
-    try:
-        unique_tables = {t for (t,) in probe.execute('SELECT "table" FROM previous._unique_tables').fetchall()}
-    except duckdb.Error:
-        unique_tables = set()  # prepared before the table was kept: every id is checked again
-    probe.close()
+    finally:
+        probe.close()
     return _Previous(files, carried, failures, unique_tables)
 
 
